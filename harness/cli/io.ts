@@ -1,0 +1,36 @@
+// What a command's CLI layer may touch of the outside: passed in so tests can capture it.
+import { makeStyle, type Style } from './style.ts';
+
+export interface Writable {
+  write(chunk: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+export interface Io {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  stdout: Writable;
+  stderr: Writable;
+  style: Style;
+}
+
+export function defaultIo(): Io {
+  return {
+    cwd: process.cwd(),
+    env: process.env,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    style: makeStyle(Boolean(process.stderr.isTTY), process.env),
+  };
+}
+
+/** Prints a command's result: JSON (stable, with schemaVersion) or the human rendering. */
+export function emit<T>(io: Io, json: boolean | undefined, data: T, render: (data: T, io: Io) => string): void {
+  if (json) {
+    io.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+    return;
+  }
+  const text = render(data, io);
+  if (text) io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}

@@ -1,0 +1,10 @@
+// Every command's CLI definition. Each defines its flags and help, and lazy-loads its implementation.
+import type { Command } from 'commander';
+import type { CliContext } from '../cli.ts';
+import { definePlan } from './plan.ts';
+import { defineStatus } from './status.ts';
+
+export const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [
+  definePlan,
+  defineStatus,
+];

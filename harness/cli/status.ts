@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../cli.ts';
+import { datasetOption, jsonOption, storeOption } from './common.ts';
+import { emit } from './io.ts';
+import { table } from './table.ts';
+
+export function defineStatus(program: Command, ctx: CliContext): void {
+  const command = program
+    .command('status')
+    .description('list every planned run of an experiment with its state in the run store')
+    .argument('<experiment>', 'experiment YAML')
+    .addHelpText(
+      'after',
+      `
+States: planned → training → trained → sampling → sampled → scoring → done, or failed (with a reason:
+oom, nan_loss, crashed, interrupted, …). Runs in the store that the experiment no longer plans (older
+settings) are listed after the planned ones.`,
+    );
+  storeOption(datasetOption(jsonOption(command))).action(async (experiment: string, opts: { json?: boolean; store?: string; dataset?: string }) => {
+    const { status } = await import('../commands/status.ts');
+    const result = await status({ experiment, cwd: ctx.io.cwd, env: ctx.io.env, store: opts.store, dataset: opts.dataset });
+    emit(ctx.io, opts.json, result, (r, io) => {
+      const paint = (state: string) => (state === 'done' ? io.style.green(state) : state === 'failed' ? io.style.red(state) : state);
+      const rows = r.runs.map((run) => [
+        run.id + (run.planned ? '' : io.style.dim(' (not planned)')),
+        paint(run.state) + (run.reason ? ` (${run.reason})` : ''),
+        run.lock ? `${run.lock.stale ? 'stale lock' : 'locked'} by pid ${run.lock.pid}@${run.lock.host}` : '',
+        run.updatedAt ?? '',
+      ]);
+      const counts = Object.entries(r.counts).map(([s, n]) => `${n} ${s}`).join(', ');
+      return `${io.style.bold(r.experiment)} · store ${r.storeRoot} · ${counts}\n\n${table(['run', 'state', 'lock', 'updated'], rows)}`;
+    });
+  });
+}

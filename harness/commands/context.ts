@@ -1,0 +1,73 @@
+// What most commands start from: the experiment, its dataset fingerprint, the store and the plan.
+import { access } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { loadExperiment, type Experiment } from '../config/load.ts';
+import { fingerprintDataset, type DatasetFingerprint } from '../dataset/hash.ts';
+import { UsageError } from '../errors.ts';
+import { planExperiment, type Plan } from '../plan/planner.ts';
+import { resolveStoreRoot } from '../store/layout.ts';
+
+export interface ContextOptions {
+  experiment: string;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  store?: string;
+  /** overrides the experiment's dataset.dir */
+  dataset?: string;
+}
+
+export interface PlanContext {
+  experiment: Experiment;
+  datasetDir: string;
+  dataset: DatasetFingerprint | null;
+  storeRoot: string;
+  hubCache: string;
+  plan: Plan;
+}
+
+export function hubCacheDir(env: NodeJS.ProcessEnv): string {
+  if (env.HF_HUB_CACHE) return env.HF_HUB_CACHE;
+  const home = env.HF_HOME ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'huggingface');
+  return path.join(home, 'hub');
+}
+
+export async function loadPlanContext(options: ContextOptions): Promise<PlanContext> {
+  const experiment = await loadExperiment(options.experiment, options.cwd);
+  const datasetDir = options.dataset ? path.resolve(options.cwd, options.dataset) : experiment.datasetDir;
+  const dataset = (await exists(datasetDir)) ? await fingerprintDataset(datasetDir) : null;
+  const storeRoot = resolveStoreRoot({
+    flag: options.store,
+    env: options.env,
+    experimentStore: experiment.config.store,
+    experimentFile: experiment.file,
+    cwd: options.cwd,
+  });
+  const hubCache = hubCacheDir(options.env);
+  const plan = planExperiment({
+    config: experiment.config,
+    dataset: { dir: datasetDir, hash: dataset?.hash ?? null, imageCount: dataset?.imageCount ?? null },
+    storeRoot,
+    hubCache,
+  });
+  return { experiment, datasetDir, dataset, storeRoot, hubCache, plan };
+}
+
+/** Anything that trains refuses a missing dataset, with what to do about it. */
+export function requireDataset(context: PlanContext): DatasetFingerprint {
+  if (context.dataset) return context.dataset;
+  throw new UsageError(
+    `dataset folder not found: ${context.datasetDir}`,
+    'put the training PNGs and metadata.jsonl there (see `harness dataset check --help`), ' +
+      'or point to them with --dataset DIR or dataset.dir in the experiment file',
+  );
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}

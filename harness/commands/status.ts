@@ -1,0 +1,70 @@
+// `harness status`: every planned run with its state in the store, plus store runs no longer planned.
+import { readdir } from 'node:fs/promises';
+import { readLock, isStale, type LockInfo } from '../store/lock.ts';
+import { experimentDir, runLayout } from '../store/layout.ts';
+import { readStatus, type RunState, type FailureReason } from '../store/status.ts';
+import { loadPlanContext, type ContextOptions } from './context.ts';
+
+export interface RunStatusRow {
+  id: string;
+  variant: string;
+  planned: boolean;
+  state: RunState;
+  reason?: FailureReason;
+  message?: string;
+  updatedAt?: string;
+  lock?: { pid: number; host: string; stale: boolean; heartbeatAt: string };
+}
+
+export interface StatusResult {
+  schemaVersion: number;
+  experiment: string;
+  storeRoot: string;
+  runs: RunStatusRow[];
+  counts: Partial<Record<RunState, number>>;
+}
+
+export async function status(options: ContextOptions): Promise<StatusResult> {
+  const { plan } = await loadPlanContext(options);
+  const rows: RunStatusRow[] = [];
+  const plannedIds = new Set(plan.runs.map((r) => r.id));
+  for (const run of plan.runs) rows.push(await rowFor(plan.storeRoot, plan.experiment, run.id, run.variant, true));
+  for (const id of await storedRunIds(plan.storeRoot, plan.experiment)) {
+    if (plannedIds.has(id)) continue;
+    const stored = await readStatus(runLayout(plan.storeRoot, plan.experiment, id).status);
+    rows.push(await rowFor(plan.storeRoot, plan.experiment, id, stored?.variant ?? id.replace(/-[0-9a-f]{8}$/, ''), false));
+  }
+  const counts: Partial<Record<RunState, number>> = {};
+  for (const row of rows.filter((r) => r.planned)) counts[row.state] = (counts[row.state] ?? 0) + 1;
+  return { schemaVersion: 1, experiment: plan.experiment, storeRoot: plan.storeRoot, runs: rows, counts };
+}
+
+async function rowFor(storeRoot: string, experiment: string, id: string, variant: string, planned: boolean): Promise<RunStatusRow> {
+  const layout = runLayout(storeRoot, experiment, id);
+  const stored = await readStatus(layout.status);
+  const lock = await readLock(layout.lock);
+  return {
+    id,
+    variant,
+    planned,
+    state: stored?.state ?? 'planned',
+    ...(stored?.reason ? { reason: stored.reason } : {}),
+    ...(stored?.message ? { message: stored.message } : {}),
+    ...(stored?.updatedAt ? { updatedAt: stored.updatedAt } : {}),
+    ...(lock ? { lock: lockSummary(lock) } : {}),
+  };
+}
+
+function lockSummary(lock: LockInfo) {
+  return { pid: lock.pid, host: lock.host, stale: isStale(lock), heartbeatAt: lock.heartbeatAt };
+}
+
+async function storedRunIds(storeRoot: string, experiment: string): Promise<string[]> {
+  try {
+    const entries = await readdir(experimentDir(storeRoot, experiment), { withFileTypes: true });
+    return entries.filter((e) => e.isDirectory() && !e.name.startsWith('_') && !e.name.startsWith('.')).map((e) => e.name).sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}

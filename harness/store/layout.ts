@@ -1,0 +1,64 @@
+// Every file name of the run store lives here (DESIGN.md §4).
+import path from 'node:path';
+
+export const SCHEMA_VERSION = 1;
+
+export function experimentDir(storeRoot: string, experiment: string): string {
+  return path.join(storeRoot, experiment);
+}
+
+export function runLayout(storeRoot: string, experiment: string, runId: string) {
+  const dir = path.join(storeRoot, experiment, runId);
+  return {
+    dir,
+    spec: path.join(dir, 'spec.json'),
+    env: path.join(dir, 'env.json'),
+    command: path.join(dir, 'command.json'),
+    events: path.join(dir, 'events.jsonl'),
+    trainLog: path.join(dir, 'train.log'),
+    status: path.join(dir, 'status.json'),
+    lock: path.join(dir, 'lock.json'),
+    accelerateConfig: path.join(dir, 'accelerate.yaml'),
+    output: path.join(dir, 'output'),
+    datasetsCache: path.join(dir, 'datasets-cache'),
+    weights: path.join(dir, 'output', 'pytorch_lora_weights.safetensors'),
+    checkpoint: (step: number) => path.join(dir, 'output', `checkpoint-${step}`),
+    samplesDir: path.join(dir, 'samples'),
+    sampleSet: (setId: string) => path.join(dir, 'samples', setId),
+    scoresDir: path.join(dir, 'scores'),
+    scores: (setId: string) => path.join(dir, 'scores', `${setId}.json`),
+    tracking: path.join(dir, 'tracking'),
+  };
+}
+
+export type RunLayout = ReturnType<typeof runLayout>;
+
+/** Sample sets of the base model without LoRA are shared by every run of an experiment. */
+export function controlLayout(storeRoot: string, experiment: string) {
+  const dir = path.join(storeRoot, experiment, '_control');
+  return {
+    dir,
+    sampleSet: (setId: string) => path.join(dir, 'samples', setId),
+    scores: (setId: string) => path.join(dir, 'scores', `${setId}.json`),
+    lock: path.join(dir, 'lock.json'),
+  };
+}
+
+export function sampleFileName(promptId: string, seed: number): string {
+  return `${promptId}__s${seed}.png`;
+}
+
+export function sampleSidecarName(promptId: string, seed: number): string {
+  return `${promptId}__s${seed}.json`;
+}
+
+export const DEFAULT_STORE = 'runs';
+
+/** --store beats HARNESS_STORE beats the experiment's `store:` beats runs/ in the working folder. */
+export function resolveStoreRoot(opts: { flag?: string; env?: NodeJS.ProcessEnv; experimentStore?: string; experimentFile?: string; cwd: string }): string {
+  if (opts.flag) return path.resolve(opts.cwd, opts.flag);
+  const fromEnv = opts.env?.HARNESS_STORE;
+  if (fromEnv) return path.resolve(opts.cwd, fromEnv);
+  if (opts.experimentStore && opts.experimentFile) return path.resolve(path.dirname(opts.experimentFile), opts.experimentStore);
+  return path.resolve(opts.cwd, DEFAULT_STORE);
+}
