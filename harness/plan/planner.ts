@@ -28,6 +28,8 @@ export interface StepEstimate {
 export interface RunSpec {
   schemaVersion: number;
   id: string;
+  /** the full content hash the id ends with: equal hashes are the same training */
+  hash: string;
   experiment: string;
   variant: string;
   /** settings that differ from the baseline */
@@ -62,15 +64,15 @@ export interface Plan {
 export function planExperiment(inputs: PlanInputs): Plan {
   const { config } = inputs;
   const runs: RunSpec[] = [];
-  const byId = new Map<string, RunSpec>();
+  const byHash = new Map<string, RunSpec>();
   for (const variant of expandVariants(config)) {
     const spec = planRun(inputs, variant);
-    const twin = byId.get(spec.id);
+    const twin = byHash.get(spec.hash);
     if (twin) {
       twin.aliases.push(spec.variant);
       continue;
     }
-    byId.set(spec.id, spec);
+    byHash.set(spec.hash, spec);
     runs.push(spec);
   }
   return { schemaVersion: SCHEMA_VERSION, experiment: config.name, storeRoot: inputs.storeRoot, runs };
@@ -90,7 +92,8 @@ export function planRun(inputs: PlanInputs, variant: VariantDef): RunSpec {
     datasetHash: inputs.dataset.hash,
     instancePrompt: config.dataset.instance_prompt,
   };
-  const id = runId(variant.name, settings, provenance);
+  const hash = runHash(settings, provenance);
+  const id = `${variant.name}-${hash.slice(0, 8)}`;
   const provisionalWhy = [
     ...(inputs.dataset.hash === null ? [`dataset not found at ${inputs.dataset.dir}`] : []),
     ...(provenance.model.commit === null ? [`${provenance.model.id} unpinned`] : []),
@@ -100,6 +103,7 @@ export function planRun(inputs: PlanInputs, variant: VariantDef): RunSpec {
   return {
     schemaVersion: SCHEMA_VERSION,
     id,
+    hash,
     experiment: config.name,
     variant: variant.name,
     overrides: diffSettings(baseline, settings),
@@ -121,16 +125,15 @@ export function planRun(inputs: PlanInputs, variant: VariantDef): RunSpec {
   };
 }
 
-/** `<variant>-<hash8>`: readable, and content-addressed over everything that changes the trained weights. */
-export function runId(variant: string, settings: TrainingSettings, provenance: Provenance): string {
-  const hash = hashObject({
+/** Run ids are `<variant>-<hash8>`: readable, and content-addressed over everything that changes the weights. */
+export function runHash(settings: TrainingSettings, provenance: Provenance): string {
+  return hashObject({
     settings,
     dataset: { hash: provenance.datasetHash, instancePrompt: provenance.instancePrompt },
     script: { sha256: provenance.scriptSha256 },
     model: provenance.model,
     vae: provenance.vae,
   });
-  return `${variant}-${hash.slice(0, 8)}`;
 }
 
 export function snapshotPath(hubCache: string, model: { id: string; commit: string | null }): string {

@@ -62,3 +62,16 @@ export function resolveStoreRoot(opts: { flag?: string; env?: NodeJS.ProcessEnv;
   if (opts.experimentStore && opts.experimentFile) return path.resolve(path.dirname(opts.experimentFile), opts.experimentStore);
   return path.resolve(opts.cwd, DEFAULT_STORE);
 }
+
+/** The LoRA file the diffusers script writes, in `output/` and in each `checkpoint-N/`. */
+export const LORA_WEIGHTS_FILE = 'pytorch_lora_weights.safetensors';
+
+/** Files of one sample set folder (`samples/<set-id>/`) besides the images and their sidecars. */
+export function sampleSetFiles(setDir: string) {
+  return {
+    manifest: path.join(setDir, 'set.json'),
+    samplerSpec: path.join(setDir, 'sampler-spec.json'),
+    events: path.join(setDir, 'events.jsonl'),
+    log: path.join(setDir, 'sample.log'),
+  };
+}

@@ -1,0 +1,44 @@
+// Contract of identity scores (issue 6), consumed by sweep, reports, regression and tracking.
+
+export const MARKERS = ['identity', 'curls', 'nose', 'neck'] as const;
+export type Marker = (typeof MARKERS)[number];
+
+export type MissingReason = 'no_face' | 'profile' | 'back_view' | 'shoulders_hidden' | 'hair_occluded' | 'unreadable';
+
+export interface ImageScore {
+  file: string;
+  sha256: string;
+  /** null when missing: a missing marker is never zero */
+  identity: number | null;
+  curls: number | null;
+  nose: number | null;
+  neck: number | null;
+  face: boolean;
+  yaw?: number;
+  pitch?: number;
+  bodyConfidence?: number;
+  missing: Partial<Record<Marker, MissingReason>>;
+  /** face embedding (for drift checks); absent without a face */
+  embedding?: number[];
+  error?: string;
+}
+
+export interface Aggregate {
+  mean: number | null;
+  median: number | null;
+  /** bootstrap 95 % interval over seeds */
+  ci95: [number, number] | null;
+  /** how many images this rests on, of how many */
+  n: number;
+  total: number;
+}
+
+export interface ScoreReport {
+  schemaVersion: number;
+  scorer: { version: string; models: Record<string, string> };
+  reference: { dir?: string; count: number; ceiling: Partial<Record<Marker, Aggregate>> };
+  images: ImageScore[];
+  summary: Record<Marker, Aggregate>;
+  /** per prompt id (file names `<prompt-id>__s<seed>.png`), when the images follow that naming */
+  perPrompt?: Record<string, Record<Marker, Aggregate>>;
+}

@@ -1,0 +1,42 @@
+// A small valid experiment, as YAML text, for tests that need one.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { REPO } from './cli.ts';
+
+export const TOK_BOY = path.join(REPO, 'experiments', 'tok-boy.yaml');
+
+export function tokBoyText(): string {
+  return readFileSync(TOK_BOY, 'utf8');
+}
+
+export const MINIMAL = `name: mini
+base:
+  model: { id: org/base, commit: 0123456789abcdef0123456789abcdef01234567 }
+  vae: { id: org/vae, commit: 89abcdef0123456789abcdef0123456789abcdef }
+  diffusers:
+    release: v0.40.0
+    commit: d035dcd7cc7c88e0a154609b62887d50bba9fdc2
+    sha256: 88ffa83ccf7f45fb79fb7fc7fd23bf49ba87a5ba8b011ae295dd0b57fdd5ddfa
+dataset:
+  dir: data
+  instance_prompt: a photo of TOK boy
+  caption_prefix: "a photo of TOK boy, "
+  min_images: 2
+baseline:
+  resolution: 512
+  train_batch_size: 2
+  learning_rate: 1.0e-4
+  max_train_steps: 20
+  lr_warmup_steps: 0
+  mixed_precision: fp16
+  checkpointing_steps: 10
+  seed: 0
+variants:
+  lr-low:
+    learning_rate: 5.0e-5
+samples:
+  prompts:
+    - id: portrait
+      prompt: a photo of TOK boy, portrait
+  seeds: [1, 2]
+`;

@@ -1,0 +1,95 @@
+import { execa } from 'execa';
+import { readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isStale, readLock, tryLock, type LockInfo } from '../../harness/store/lock.ts';
+import { REPO } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const LOCKER = path.join(REPO, 'tests/fixtures/store/locker.ts');
+
+async function race(file: string, count: number, staleMs = 90_000): Promise<{ outcome: string; tookOverFrom?: number | null }[]> {
+  // every child is loaded and waiting before the start; the winner holds long enough that a late one still loses
+  const startAt = Date.now() + 3000;
+  const children = Array.from({ length: count }, () =>
+    execa(process.execPath, ['--import', 'tsx', LOCKER, file, '6000', String(staleMs)], { cwd: REPO, env: { START_AT: String(startAt) } }),
+  );
+  const results = await Promise.all(children);
+  return results.map((r) => JSON.parse(r.stdout));
+}
+
+function deadLock(overrides: Partial<LockInfo> = {}): LockInfo {
+  const now = new Date().toISOString();
+  return { schemaVersion: 1, token: 'dead', pid: 999_999, host: os.hostname(), purpose: 'run', startedAt: now, heartbeatAt: now, ...overrides };
+}
+
+describe('run locks', () => {
+  it('let exactly one of several racing processes win', async () => {
+    const dir = await tempDir();
+    const outcomes = await race(path.join(dir, 'lock.json'), 4);
+    expect(outcomes.filter((o) => o.outcome === 'won')).toHaveLength(1);
+    expect(outcomes.filter((o) => o.outcome === 'lost')).toHaveLength(3);
+  });
+
+  it('let exactly one of several racing processes take over a stale lock', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'lock.json');
+    await writeFile(file, JSON.stringify(deadLock()));
+    const outcomes = await race(file, 4);
+    const winners = outcomes.filter((o) => o.outcome === 'won');
+    expect(winners).toHaveLength(1);
+    expect(winners[0]!.tookOverFrom).toBe(999_999);
+  });
+
+  it('take over a lock whose holder died on this host', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'lock.json');
+    await writeFile(file, JSON.stringify(deadLock()));
+    const lock = await tryLock(file);
+    if ('heldBy' in lock) throw new Error('expected to take the lock over');
+    expect(lock.tookOverFrom?.pid).toBe(999_999);
+    expect((await readLock(file))?.pid).toBe(process.pid);
+    await lock.release();
+    expect(await readLock(file)).toBeUndefined();
+  });
+
+  it('take over a lock of another host only when its heartbeat is old', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'lock.json');
+    const fresh = deadLock({ host: 'other-host', pid: 1234 });
+    await writeFile(file, JSON.stringify(fresh));
+    const refused = await tryLock(file);
+    expect('heldBy' in refused && refused.heldBy.host).toBe('other-host');
+    await writeFile(file, JSON.stringify({ ...fresh, heartbeatAt: new Date(Date.now() - 10 * 60_000).toISOString() }));
+    const taken = await tryLock(file);
+    expect('heldBy' in taken).toBe(false);
+    if (!('heldBy' in taken)) await taken.release();
+  });
+
+  it('treat a live holder as live and an empty lock file as stale', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'lock.json');
+    const mine = await tryLock(file);
+    if ('heldBy' in mine) throw new Error('expected the lock');
+    const second = await tryLock(file);
+    expect('heldBy' in second && second.heldBy.pid).toBe(process.pid);
+    expect(isStale(mine.info)).toBe(false);
+    await mine.release();
+    await writeFile(file, '');
+    const afterCrash = await tryLock(file);
+    expect('heldBy' in afterCrash).toBe(false);
+    if (!('heldBy' in afterCrash)) await afterCrash.release();
+  });
+
+  it('never releases a lock that another process took over', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'lock.json');
+    const mine = await tryLock(file);
+    if ('heldBy' in mine) throw new Error('expected the lock');
+    const other = deadLock({ token: 'other', pid: process.pid });
+    await writeFile(file, JSON.stringify(other));
+    await mine.release();
+    expect(JSON.parse(await readFile(file, 'utf8')).token).toBe('other');
+  });
+});
