@@ -75,3 +75,43 @@ export function sampleSetFiles(setDir: string) {
     log: path.join(setDir, 'sample.log'),
   };
 }
+
+/** Regression-check results of an experiment: `_checks/<variant>.json` plus diff images beside it. */
+export function checksLayout(storeRoot: string, experiment: string) {
+  const dir = path.join(storeRoot, experiment, '_checks');
+  return {
+    dir,
+    report: (variant: string) => path.join(dir, `${variant}.json`),
+    diffsDir: (variant: string) => path.join(dir, `${variant}-diffs`),
+  };
+}
+
+/** Reports are generated into reports/<experiment>/ (relative to the working folder) unless --out. */
+export function reportDir(cwd: string, experiment: string): string {
+  return path.join(cwd, 'reports', experiment);
+}
+
+/** Tracking files of one run (`<run>/tracking/`): the W&B-shaped history ledger and the W&B sync state. */
+export function trackingFiles(runDir: string) {
+  const dir = path.join(runDir, 'tracking');
+  return {
+    dir,
+    /** every history row mirrored to trackers, in order (line N = W&B history line N) */
+    history: path.join(dir, 'history.jsonl'),
+    /** which W&B run this is and what it has acknowledged (offsets, uploaded files, summary, complete) */
+    wandb: path.join(dir, 'wandb.json'),
+  };
+}
+
+/** Accepted goldens of one variant (meant to be committed): `<goldensDir>/<variant>/` with golden.json. */
+export function goldenLayout(goldensDir: string, variant: string) {
+  const dir = path.join(goldensDir, variant);
+  return {
+    dir,
+    manifest: path.join(dir, 'golden.json'),
+    set: path.join(dir, 'set.json'),
+    scores: path.join(dir, 'scores.json'),
+    imagesDir: path.join(dir, 'images'),
+    image: (file: string) => path.join(dir, 'images', file),
+  };
+}

@@ -1,0 +1,57 @@
+// Contract of regression-check results (issue 9), shown by reports and sweep.
+
+export type Tier = 'exact' | 'perceptual' | 'statistical';
+export type Verdict = 'pass' | 'regression' | 'missing';
+
+export interface ImageCheck {
+  promptId: string;
+  seed: number;
+  tier: Tier;
+  verdict: Verdict;
+  /** the numbers the verdict rests on, e.g. mismatchRatio, maxChannelDiff, ssim, embeddingDrift */
+  metrics: Record<string, number | null>;
+  /** diff image, relative to the check report's folder */
+  diff?: string;
+  note?: string;
+}
+
+export interface SceneCheck {
+  promptId: string;
+  tier: Tier;
+  verdict: Verdict;
+  /** statistical tier: per marker, the mean shift in units of the golden's standard error */
+  metrics: Record<string, number | null>;
+  note?: string;
+}
+
+/** One environment-fingerprint field that differs between the golden and the current set. */
+export interface FingerprintDifference {
+  field: string;
+  golden: unknown;
+  current: unknown;
+}
+
+/** `runs/<experiment>/_checks/<variant>.json` (also printed by `harness check --json`). */
+export interface CheckReport {
+  schemaVersion: number;
+  experiment: string;
+  variant: string;
+  runId: string;
+  sampleSetId: string;
+  goldenSetId: string;
+  tier: Tier;
+  /** why this tier: which fingerprint fields matched or differed */
+  tierReason: string;
+  verdict: 'pass' | 'regression';
+  images: ImageCheck[];
+  scenes: SceneCheck[];
+  checkedAt: string;
+  /** true when `--tier` chose the tier instead of the fingerprints */
+  tierForced?: boolean;
+  /** every fingerprint field that differs (empty: same stack and GPU) */
+  differences?: FingerprintDifference[];
+  /** the tolerances the verdicts used */
+  tolerances?: Record<string, number>;
+  /** things a reader should know that are not regressions (e.g. another scorer version) */
+  warnings?: string[];
+}
