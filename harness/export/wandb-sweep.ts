@@ -18,10 +18,13 @@ export interface SweepConfig {
   run_cap?: number;
 }
 
-/** Summary keys the W&B sink writes (harness/tracking); the sweep optimises one of them. */
+/**
+ * Summary keys the W&B sink writes (harness/tracking/derive.ts): the mean identity of the final weights'
+ * samples (scored after any checkpoint sets, so the summary's last value is the final one) and the last loss.
+ */
 export const SWEEP_METRICS = {
-  identity: { name: 'identity/mean', goal: 'maximize' },
-  loss: { name: 'train/loss_final', goal: 'minimize' },
+  identity: { name: 'scores/identity', goal: 'maximize' },
+  loss: { name: 'train/loss', goal: 'minimize' },
 } as const;
 
 export interface SweepOptions {

@@ -31,7 +31,7 @@ describe('W&B sweep export', () => {
       for (const key of Object.keys(sweep)) expect(SWEEP_KEYS).toContain(key);
       for (const spec of Object.values(sweep.parameters)) for (const key of Object.keys(spec)) expect(PARAMETER_KEYS).toContain(key);
       expect(sweep.command).toEqual(['npx', 'harness', 'run', 'exp.yaml', '--params-json-file', '${args_json_file}']);
-      expect(sweep.metric).toEqual({ name: 'identity/mean', goal: 'maximize' });
+      expect(sweep.metric).toEqual({ name: 'scores/identity', goal: 'maximize' });
     }
     const grid = wandbSweepConfig(inputs.config, { experimentPath: 'exp.yaml', method: 'grid', metric: 'loss', over: 'grid' });
     expect(grid.parameters).toEqual({ rank: { values: [8, 16] }, learning_rate: { values: [5e-5, 2e-4] } });

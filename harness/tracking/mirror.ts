@@ -1,0 +1,182 @@
+// Mirrors one run live while sweep/run drive it: every event, sample set and score report goes to the
+// local sink (the ledger) and, online, to the W&B sink in the background. Nothing here can fail, block
+// or slow the run: every method returns at once or within a bounded time, and never throws.
+import type { ExperimentFile } from '../config/schema.ts';
+import type { RunSpec } from '../plan/planner.ts';
+import type { SampleSetManifest } from '../samples/types.ts';
+import type { ScoreReport } from '../scoring/types.ts';
+import { configFrom, foldEvents, sampleSetLines, scoreLines, stateFromLedger, type FoldState } from './derive.ts';
+import { identityFor } from './identity.ts';
+import { imageSizes, Ledger, LocalSink, readEnvInfo } from './local.ts';
+import { resolveTarget, type TrackingMode } from './mode.ts';
+import { pendingFromStore, setDirFromRun } from './replay.ts';
+import { attachState, readWandbState, syncState, writeWandbState, type RunSyncState, type WandbSyncState } from './state.ts';
+import type { LedgerLine, RunEvent } from './types.ts';
+import { WandbClient } from './wandb/client.ts';
+import { DEFAULT_POLICY, Http, policyFromEnv, REAL_CLOCK, type RetryPolicy } from './wandb/http.ts';
+import { DEFAULT_SINK_OPTIONS, WandbSink, type WandbSinkOptions } from './wandb/sink.ts';
+
+export interface MirrorOptions {
+  /** W&B group; default the experiment name (a sweep passes its own) */
+  group?: string;
+  policy?: Partial<RetryPolicy>;
+  sink?: Partial<WandbSinkOptions>;
+}
+
+export interface MirrorInput {
+  runDir: string;
+  spec: RunSpec;
+  experimentConfig: Pick<ExperimentFile, 'name' | 'tracking'>;
+  env: NodeJS.ProcessEnv;
+  options?: MirrorOptions;
+}
+
+export interface MirrorOutcome {
+  mode: TrackingMode;
+  why: string;
+  /** null when disabled */
+  sync: RunSyncState | null;
+  /** the last W&B failure, if delivery is incomplete */
+  error: string | null;
+}
+
+export interface RunMirror {
+  readonly mode: TrackingMode;
+  readonly why: string;
+  /** events just appended to events.jsonl (metric events become history rows on their step) */
+  onEvents(events: RunEvent[]): void;
+  /** a complete sample set (its set.json written) */
+  onSampleSet(manifest: SampleSetManifest, setDir: string): void;
+  /** a score report written to scores/<setId>.json */
+  onScores(report: ScoreReport, setId: string): void;
+  /** records the exit status, delivers what it can within a bounded time; never rejects */
+  finish(exitCode: number): Promise<MirrorOutcome>;
+}
+
+export function mirrorRun(input: MirrorInput): RunMirror {
+  const target = resolveTarget(input.experimentConfig.tracking, input.env);
+  if (target.mode === 'disabled') {
+    return {
+      mode: 'disabled',
+      why: target.why,
+      onEvents() {},
+      onSampleSet() {},
+      onScores() {},
+      finish: async () => ({ mode: 'disabled', why: target.why, sync: null, error: null }),
+    };
+  }
+  return new LiveMirror(input, target.mode, target.why);
+}
+
+class LiveMirror implements RunMirror {
+  private chain: Promise<void>;
+  private saving: Promise<void> = Promise.resolve();
+  private ledger!: Ledger;
+  private local!: LocalSink;
+  private wandb: WandbSink | null = null;
+  private state!: WandbSyncState;
+  private fold: FoldState = stateFromLedger([]);
+  private localError: string | null = null;
+
+  constructor(
+    private readonly input: MirrorInput,
+    readonly mode: TrackingMode,
+    readonly why: string,
+  ) {
+    this.chain = this.guard(() => this.start());
+  }
+
+  onEvents(events: RunEvent[]): void {
+    this.enqueue(async () => {
+      const result = foldEvents(this.fold, events);
+      this.fold = result.state;
+      await this.log(result.lines);
+    });
+  }
+
+  onSampleSet(manifest: SampleSetManifest, setDir: string): void {
+    this.enqueue(async () => {
+      const sizes = await imageSizes(setDir, manifest);
+      const result = sampleSetLines(this.fold, manifest, setDirFromRun(this.input.runDir, setDir), sizes, undefined, this.ledger.srcs);
+      this.fold = result.state;
+      await this.log(result.lines);
+    });
+  }
+
+  onScores(report: ScoreReport, setId: string): void {
+    this.enqueue(async () => {
+      if (this.ledger.srcs.has(`c:${setId}`)) return;
+      const step = this.ledger.lines.find((line) => line.src.startsWith(`s:${setId}:`))?.row['samples/weights_step'];
+      const result = scoreLines(this.fold, setId, report, typeof step === 'number' ? step : null, Date.now() / 1000);
+      this.fold = result.state;
+      await this.log(result.lines);
+    });
+  }
+
+  async finish(exitCode: number): Promise<MirrorOutcome> {
+    this.enqueue(async () => {
+      // Whatever reached the store without passing through on*(), e.g. events of the last second.
+      const rest = await pendingFromStore(this.input.runDir, this.ledger.lines);
+      await this.log(rest.lines);
+      this.state.finished = { exitCode, at: new Date().toISOString() };
+      await this.save();
+      const envInfo = await readEnvInfo(this.input.runDir);
+      await this.wandb?.config(configFrom(this.input.spec, envInfo));
+      await this.local.finish(exitCode);
+    });
+    await this.chain;
+    if (this.wandb) await this.guard(() => this.wandb!.finish(exitCode));
+    await this.saving;
+    const sync = await syncState(this.input.runDir).catch(() => null);
+    return { mode: this.mode, why: this.why, sync, error: this.state?.lastError?.message ?? this.localError };
+  }
+
+  private async start(): Promise<void> {
+    const { runDir, spec, env } = this.input;
+    this.ledger = await Ledger.open(runDir);
+    this.local = new LocalSink(this.ledger);
+    const caughtUp = await pendingFromStore(runDir, this.ledger.lines);
+    await this.ledger.append(caughtUp.lines);
+    this.fold = caughtUp.state;
+    const target = resolveTarget(this.input.experimentConfig.tracking, env);
+    const envInfo = await readEnvInfo(runDir);
+    const identity = identityFor({ spec, envInfo, target, env, ...(this.input.options?.group ? { group: this.input.options.group } : {}) });
+    this.state = attachState(await readWandbState(runDir), identity, target.baseUrl, this.mode);
+    await this.save();
+    if (this.mode !== 'online' || !target.credentials) return;
+    const http = new Http({ ...DEFAULT_POLICY, ...policyFromEnv(env), ...this.input.options?.policy }, this.input.options?.sink?.clock ?? REAL_CLOCK);
+    const client = new WandbClient(target.baseUrl, target.credentials, http);
+    this.wandb = new WandbSink(runDir, this.ledger, client, this.state, () => this.save(), configFrom(spec, envInfo), {
+      ...DEFAULT_SINK_OPTIONS,
+      ...this.input.options?.sink,
+    });
+    await this.wandb.log(this.ledger.lines);
+  }
+
+  private async log(lines: LedgerLine[]): Promise<void> {
+    if (lines.length === 0) return;
+    await this.local.log(lines);
+    await this.wandb?.log(lines);
+  }
+
+  /** State writes go one at a time, so an older snapshot never lands after a newer one. */
+  private save(): Promise<void> {
+    this.saving = this.saving.then(() => writeWandbState(this.input.runDir, this.state)).catch((error: Error) => {
+      this.localError = `tracking/wandb.json: ${error.message}`;
+    });
+    return this.saving;
+  }
+
+  private enqueue(task: () => Promise<void>): void {
+    this.chain = this.chain.then(() => (this.ledger ? this.guard(task) : undefined));
+  }
+
+  private async guard(task: () => Promise<void>): Promise<void> {
+    try {
+      await task();
+    } catch (error) {
+      // The mirror is a copy: a failure here is recorded, never passed on to the run.
+      this.localError = (error as Error).message;
+    }
+  }
+}
