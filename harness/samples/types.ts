@@ -33,6 +33,8 @@ export interface SampleSetManifest {
   /** python, torch, diffusers versions; GPU name, driver, CUDA build (from the sampler's start event) */
   env: Record<string, unknown>;
   createdAt: string;
+  /** how the pixels were computed (part of the set id); added after v1 of this contract, so optional */
+  render?: { device: string; dtype: string; batchSize: number; modelVariant: string | null };
 }
 
 export interface SampleImage {

@@ -1,0 +1,128 @@
+// The protocol between harness/samples/ and a sampler process (python/sample.py or a test stand-in):
+// one resolved job file in, one JSON object per line on stdout out. Python decides nothing.
+import type { WeightsRef } from './types.ts';
+
+export const SAMPLER_PROTOCOL = 1;
+
+export interface SchedulerChoice {
+  /** the experiment's name for it (`samples.scheduler`) */
+  name: string;
+  /** diffusers class, built with `from_config(<model scheduler config>, **config)` */
+  class: string;
+  config: Record<string, string | number | boolean>;
+}
+
+export interface SamplerImageJob {
+  prompt_id: string;
+  prompt: string;
+  negative_prompt: string;
+  seed: number;
+  /** file names inside out_dir */
+  file: string;
+  sidecar: string;
+}
+
+/** `samples/<set-id>/sampler-spec.json`: everything the sampler needs, nothing for it to choose. */
+export interface SamplerJobSpec {
+  schemaVersion: number;
+  protocol: number;
+  set_id: string;
+  run_id: string | null;
+  experiment: string;
+  out_dir: string;
+  model: { id: string; commit: string | null; path: string };
+  vae: { id: string; commit: string | null; path: string };
+  /** snake_case like the rest of this file; `null` path for the control set */
+  weights: WeightsRef;
+  device: 'cuda' | 'cpu';
+  dtype: 'fp16' | 'fp32';
+  /** diffusers `variant=` for from_pretrained; null loads the plain files and casts to dtype */
+  model_variant: string | null;
+  scheduler: SchedulerChoice;
+  steps: number;
+  guidance_scale: number;
+  width: number;
+  height: number;
+  /** null for the control set (no LoRA loaded) */
+  lora_scale: number | null;
+  adapter_name: string;
+  /** images of one prompt are generated together, at most this many per pipeline call */
+  batch_size: number;
+  /** in this order; each with its own `torch.Generator("cpu").manual_seed(seed)` */
+  images: SamplerImageJob[];
+}
+
+export interface SamplerEnv {
+  python?: string;
+  torch?: string;
+  torch_cuda_build?: string | null;
+  diffusers?: string;
+  transformers?: string;
+  peft?: string | null;
+  safetensors?: string;
+  gpu?: { name: string; capability: string; memory_mb: number; driver?: string | null } | null;
+  device?: string;
+  dtype?: string;
+  [key: string]: unknown;
+}
+
+export type SamplerEvent =
+  | { v: number; type: 'start'; t: number; set_id: string; total: number; todo: number; pid: number; env: SamplerEnv }
+  | { v: number; type: 'loaded'; t: number; seconds: number }
+  | {
+      v: number;
+      type: 'image';
+      t: number;
+      file: string;
+      prompt_id: string;
+      seed: number;
+      sha256: string;
+      skipped: boolean;
+      index: number;
+      total: number;
+      seconds?: number;
+      vram_peak_mb?: number;
+    }
+  | { v: number; type: 'end'; t: number; rendered: number; skipped: number; seconds: number; vram_peak_mb?: number }
+  | { v: number; type: 'error'; t: number; reason: string; message: string };
+
+/** One stdout line → an event, or undefined for anything that is not one (library noise goes to the log). */
+export function parseSamplerLine(line: string): SamplerEvent | undefined {
+  const text = line.trim();
+  if (!text.startsWith('{')) return undefined;
+  try {
+    const value = JSON.parse(text) as { v?: unknown; type?: unknown };
+    if (typeof value.v !== 'number' || typeof value.type !== 'string') return undefined;
+    return value as SamplerEvent;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What each image's sidecar (`<prompt-id>__s<seed>.json`) holds; the sampler writes it. */
+export interface SampleSidecar {
+  schemaVersion: number;
+  set_id: string;
+  file: string;
+  sha256: string;
+  prompt_id: string;
+  prompt: string;
+  negative_prompt: string;
+  seed: number;
+  generator: string;
+  steps: number;
+  guidance_scale: number;
+  scheduler: SchedulerChoice & { resolved?: Record<string, unknown> };
+  width: number;
+  height: number;
+  lora_scale: number | null;
+  batch_size: number;
+  weights: WeightsRef;
+  model: { id: string; commit: string | null; path?: string };
+  vae: { id: string; commit: string | null; path?: string };
+  device: string;
+  dtype: string;
+  env: SamplerEnv;
+  created_at: string;
+  seconds?: number;
+}
