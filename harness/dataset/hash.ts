@@ -3,6 +3,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { sha256, sha256File } from '../util/hash.ts';
+import { IMAGE_FILE, compareNames, isHidden } from './files.ts';
 
 export interface DatasetFingerprint {
   hash: string;
@@ -10,21 +11,19 @@ export interface DatasetFingerprint {
   imageCount: number;
 }
 
-const IMAGE = /\.(png|jpe?g|webp|bmp|gif|tiff?)$/i;
-
 export async function listDatasetFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   async function walk(rel: string): Promise<void> {
     const entries = await readdir(path.join(dir, rel), { withFileTypes: true });
     for (const entry of entries) {
-      if (entry.name.startsWith('.')) continue;
+      if (isHidden(entry.name)) continue;
       const child = rel ? `${rel}/${entry.name}` : entry.name;
       if (entry.isDirectory()) await walk(child);
       else if (entry.isFile() || entry.isSymbolicLink()) out.push(child);
     }
   }
   await walk('');
-  return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return out.sort(compareNames);
 }
 
 export async function fingerprintDataset(dir: string): Promise<DatasetFingerprint> {
@@ -36,5 +35,5 @@ export async function fingerprintDataset(dir: string): Promise<DatasetFingerprin
     files.push({ path: name, bytes: info.size, sha256: await sha256File(file) });
   }
   const hash = sha256(files.map((f) => `${f.path}\0${f.bytes}\0${f.sha256}\n`).join(''));
-  return { hash, files, imageCount: names.filter((n) => IMAGE.test(n)).length };
+  return { hash, files, imageCount: names.filter((n) => IMAGE_FILE.test(n)).length };
 }

@@ -1,0 +1,59 @@
+// `harness dataset check` and `harness dataset prepare`.
+import path from 'node:path';
+import { loadExperiment } from '../config/load.ts';
+import { UsageError } from '../errors.ts';
+import { checkDataset, type CheckResult } from '../dataset/check.ts';
+import { displayPath } from '../dataset/files.ts';
+import { prepareDataset, type CropMode, type PrepareResult } from '../dataset/prepare.ts';
+
+export interface DatasetCheckOptions {
+  dir?: string;
+  experiment?: string;
+  size?: number;
+  minImages?: number;
+  prefix?: string;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Flags beat the experiment, which beats the defaults of checkDataset. */
+export async function datasetCheck(options: DatasetCheckOptions): Promise<CheckResult> {
+  const experiment = options.experiment ? await loadExperiment(options.experiment, options.cwd) : null;
+  const dir = options.dir ? path.resolve(options.cwd, options.dir) : experiment?.datasetDir;
+  if (!dir) throw new UsageError('which dataset? pass a folder, or --experiment FILE to check its dataset.dir', 'e.g. harness dataset check data/tok-boy');
+  const dataset = experiment?.config.dataset;
+  const captionPrefix = options.prefix ?? dataset?.caption_prefix;
+  const result = await checkDataset(dir, {
+    display: displayPath(options.cwd, dir),
+    ...definedOnly({
+      imageSize: options.size ?? dataset?.image_size,
+      minImages: options.minImages ?? dataset?.min_images,
+      captionPrefix,
+      // a --prefix without an experiment implies its own trigger phrase
+      instancePrompt: options.prefix === undefined ? dataset?.instance_prompt : undefined,
+    }),
+  });
+  if (result.problems.some((p) => p.code === 'not-a-folder')) {
+    throw new UsageError(`dataset folder not found: ${result.dir}`, 'pass the folder that holds the training PNGs and metadata.jsonl');
+  }
+  return result;
+}
+
+export interface DatasetPrepareOptions {
+  src: string;
+  dst: string;
+  size?: number;
+  crop?: CropMode;
+  force?: boolean;
+  cwd: string;
+}
+
+export async function datasetPrepare(options: DatasetPrepareOptions): Promise<PrepareResult> {
+  return prepareDataset(path.resolve(options.cwd, options.src), path.resolve(options.cwd, options.dst), {
+    ...definedOnly({ size: options.size, crop: options.crop, force: options.force }),
+  });
+}
+
+function definedOnly<T extends object>(value: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+}
