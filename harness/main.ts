@@ -4,6 +4,10 @@ import { defaultIo, type Io } from './cli/io.ts';
 import { ExitCode, HarnessError } from './errors.ts';
 
 export async function main(argv: string[], io: Io = defaultIo()): Promise<void> {
+  // `harness plan … | head` closes the pipe early: that is the reader's choice, not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  });
   process.exitCode = await runMain(argv, io);
 }
 
