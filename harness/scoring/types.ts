@@ -14,12 +14,16 @@ export interface ImageScore {
   nose: number | null;
   neck: number | null;
   face: boolean;
+  /** head rotation in degrees (0 = facing the camera), when a face was found */
   yaw?: number;
   pitch?: number;
+  /** MoveNet's overall body keypoint confidence, 0..1 */
   bodyConfidence?: number;
   missing: Partial<Record<Marker, MissingReason>>;
   /** face embedding (for drift checks); absent without a face */
   embedding?: number[];
+  /** the raw measures behind nose (ratios) and neck (chin-to-shoulders / face height), when read */
+  measures?: { nose?: number[]; neck?: number };
   error?: string;
 }
 
@@ -36,9 +40,19 @@ export interface Aggregate {
 export interface ScoreReport {
   schemaVersion: number;
   scorer: { version: string; models: Record<string, string> };
-  reference: { dir?: string; count: number; ceiling: Partial<Record<Marker, Aggregate>> };
+  reference: {
+    dir?: string;
+    count: number;
+    ceiling: Partial<Record<Marker, Aggregate>>;
+    /** per reference photo: its leave-one-out scores against the others */
+    images?: ImageScore[];
+    /** markers the references cannot support (e.g. no frontal face for the nose) */
+    warnings?: string[];
+  };
   images: ImageScore[];
   summary: Record<Marker, Aggregate>;
   /** per prompt id (file names `<prompt-id>__s<seed>.png`), when the images follow that naming */
   perPrompt?: Record<string, Record<Marker, Aggregate>>;
+  /** per marker, how many images lack it and why (e.g. neck gated out: shoulders_hidden) */
+  missingCounts?: Record<Marker, Partial<Record<MissingReason, number>>>;
 }

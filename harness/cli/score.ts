@@ -1,0 +1,111 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import type { CliContext } from '../cli.ts';
+import type { Aggregate, ScoreReport } from '../scoring/types.ts';
+import { jsonOption } from './common.ts';
+import { emit, type Io } from './io.ts';
+import { table } from './table.ts';
+
+const MARKER_COLUMNS = ['identity', 'nose', 'neck', 'curls'] as const;
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive whole number, got "${value}"`);
+  return n;
+}
+
+function cell(value: number | null): string {
+  return value === null ? '–' : value.toFixed(3);
+}
+
+function aggregateCell(a: Aggregate | undefined): string {
+  if (!a || a.mean === null) return `– (0/${a?.total ?? 0})`;
+  const ci = a.ci95 ? ` [${a.ci95[0].toFixed(2)}, ${a.ci95[1].toFixed(2)}]` : '';
+  return `${a.mean.toFixed(3)}${ci} (${a.n}/${a.total})`;
+}
+
+function render(report: ScoreReport, io: Io): string {
+  const rows = report.images.map((image) => [
+    image.file,
+    image.error ? io.style.red('unreadable') : image.face ? 'yes' : 'no',
+    ...MARKER_COLUMNS.map((m) => cell(image[m])),
+    Object.entries(image.missing)
+      .map(([marker, reason]) => `${marker}:${reason}`)
+      .join(' '),
+  ]);
+  const lines = [
+    `${report.images.length} images scored against ${report.reference.count} reference photos (${report.reference.dir ?? ''}) · scorer ${report.scorer.version}`,
+    '',
+    table(['image', 'face', ...MARKER_COLUMNS, 'missing'], rows),
+    '',
+    io.style.bold('Summary') + ' (mean [bootstrap 95 % interval] (images with a value / all))',
+    table(
+      ['', ...MARKER_COLUMNS],
+      [
+        ['images', ...MARKER_COLUMNS.map((m) => aggregateCell(report.summary[m]))],
+        ['ceiling (references, leave-one-out)', ...MARKER_COLUMNS.map((m) => aggregateCell(report.reference.ceiling[m]))],
+      ],
+    ),
+  ];
+  if (report.perPrompt) {
+    lines.push('', io.style.bold('Per prompt'));
+    lines.push(table(['prompt', ...MARKER_COLUMNS], Object.entries(report.perPrompt).map(([p, a]) => [p, ...MARKER_COLUMNS.map((m) => aggregateCell(a[m]))])));
+  }
+  const missing = Object.entries(report.missingCounts ?? {})
+    .map(([marker, reasons]) => [marker, Object.entries(reasons).map(([reason, n]) => `${n} ${reason}`).join(', ')])
+    .filter(([, text]) => text);
+  if (missing.length) lines.push('', io.style.bold('Not scored'), ...missing.map(([marker, text]) => `  ${marker}: ${text}`));
+  for (const warning of report.reference.warnings ?? []) lines.push(`${io.style.yellow('note')} references: ${warning}`);
+  return lines.join('\n');
+}
+
+export function defineScore(program: Command, ctx: CliContext): void {
+  const command = program
+    .command('score')
+    .description('score a folder of images for identity consistency against reference photos (CPU only)')
+    .argument('<images-dir>', 'folder of PNG, JPEG or WebP images, e.g. a sample set or images made elsewhere')
+    .requiredOption('--reference <dir>', 'folder of reference photos of the person (the training photos)')
+    .option('--out <file>', 'also write the JSON report to this file')
+    .option('--cache <dir>', 'cache per-image features here (keyed by image sha256 + scorer version)')
+    .option('--workers <n>', 'worker threads, each loading the models once (default: one per core)', positiveInteger)
+    .option('--embeddings', 'include the 1024-d face embedding of each image in the JSON')
+    .addHelpText(
+      'after',
+      `
+Scores, each relative to the reference photos (1 = like the references):
+  identity  cosine of the face embedding (Human's FaceRes) to the centroid of the reference embeddings
+  nose      nose ratios from the face mesh, typicality against the references: 1 = typical,
+            exp(-d²/2) at d reference standard deviations; needs a near-frontal face
+  neck      chin-to-shoulder length / face height, typicality as above; needs visible, level shoulders
+  curls     texture + colour descriptor of the hair band above the forehead vs the references' band
+A marker that cannot be read is null with a reason (no_face, profile, back_view, shoulders_hidden,
+hair_occluded, unreadable), never 0; every aggregate says how many images it rests on.
+The ceiling row scores each reference photo against the others (leave-one-out): "as consistent as
+the real photos are". Files named <prompt-id>__s<seed>.png are also summarised per prompt, with
+bootstrap 95 % intervals over seeds. Models ship in npm packages: nothing is downloaded.
+
+Examples:
+  harness score runs/tok-boy/baseline-1a2b3c4d/samples/set1 --reference data/tok-boy
+  harness score ~/Downloads/renders --reference data/tok-boy --json --out scores.json`,
+    );
+  jsonOption(command).action(
+    async (images: string, opts: { reference: string; out?: string; cache?: string; workers?: number; embeddings?: boolean; json?: boolean }) => {
+      const { score } = await import('../commands/score.ts');
+      const result = await score({
+        images,
+        reference: opts.reference,
+        cwd: ctx.io.cwd,
+        env: ctx.io.env,
+        ...(opts.out ? { out: opts.out } : {}),
+        ...(opts.cache ? { cache: opts.cache } : {}),
+        ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+        embeddings: Boolean(opts.embeddings),
+      });
+      for (const file of result.unreadable) {
+        const error = result.report.images.find((i) => i.file === file)?.error ?? '';
+        ctx.io.stderr.write(`${ctx.io.style.yellow('warning')} ${file}: ${error}\n`);
+      }
+      emit(ctx.io, opts.json, result.report, render);
+      if (result.out && !opts.json) ctx.io.stderr.write(`wrote ${result.out}\n`);
+    },
+  );
+}

@@ -1,0 +1,217 @@
+// The scoring API for commands (score, sweep, check): a feature extractor on all cores and a scorer
+// bound to one reference folder.
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { UsageError } from '../errors.ts';
+import { isImageFile } from '../image/index.ts';
+import { sha256 } from '../util/hash.ts';
+import { countMissing, summarise, summarisePerPrompt } from './aggregate.ts';
+import { createFeatureCache, type FeatureCache } from './cache.ts';
+import type { StageTimes } from './extract.ts';
+import type { ImageFeatures } from './features.ts';
+import { buildReferenceModel, scoreFeatures, type ReferenceModel } from './markers.ts';
+import { HUMAN_MODELS, humanVersion } from './models.ts';
+import { createPool, defaultWorkers, type ExtractorPool } from './pool.ts';
+import { round } from './stats.ts';
+import { MARKERS, type ImageScore, type Marker, type ScoreReport } from './types.ts';
+
+export const SCORE_SCHEMA_VERSION = 1;
+/** Bump the suffix whenever features or their gates change: it keys the cache and goes in every report. */
+export const SCORER_VERSION = `human-${humanVersion()}+features-1`;
+
+export interface ExtractorOptions {
+  /** worker threads; default one per core */
+  workers?: number;
+  /** where features are cached by image sha256 + scorer version; no cache when absent */
+  cacheDir?: string;
+}
+
+export interface ExtractStats {
+  images: number;
+  cached: number;
+  /** summed per stage over extracted (not cached) images, ms */
+  times: StageTimes;
+}
+
+export interface Extractor {
+  extract(files: readonly string[]): Promise<ImageFeatures[]>;
+  stats(): ExtractStats;
+  loadTimes(): Promise<number[]>;
+  close(): Promise<void>;
+}
+
+export function createExtractor(options: ExtractorOptions = {}): Extractor {
+  let pool: ExtractorPool | null = null;
+  const workers = options.workers ?? defaultWorkers();
+  const cache: FeatureCache | null = options.cacheDir ? createFeatureCache(options.cacheDir, SCORER_VERSION) : null;
+  const stats: ExtractStats = { images: 0, cached: 0, times: { read: 0, decode: 0, detect: 0, hair: 0 } };
+  const getPool = () => (pool ??= createPool(workers));
+
+  const one = async (file: string): Promise<ImageFeatures> => {
+    stats.images++;
+    let hash: string;
+    try {
+      hash = sha256(await readFile(file));
+    } catch (error) {
+      return { sha256: '', width: 0, height: 0, face: null, body: null, error: `cannot read image: ${(error as Error).message}` };
+    }
+    const cached = await cache?.get(hash);
+    if (cached) {
+      stats.cached++;
+      return cached;
+    }
+    const { features, times } = await getPool().extract(file);
+    for (const stage of Object.keys(times) as (keyof StageTimes)[]) stats.times[stage] += times[stage];
+    await cache?.set(features);
+    return features;
+  };
+
+  return {
+    // a bounded window: hashing every file of a large set at once would hold them all in memory
+    extract: (files) => mapLimit(files, workers * 2, one),
+    stats: () => structuredClone(stats),
+    loadTimes: () => getPool().loadTimes(),
+    close: async () => {
+      await pool?.close();
+      pool = null;
+    },
+  };
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
+}
+
+export async function listImages(dir: string): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    throw new UsageError(`cannot read image folder ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'pass a folder of PNG, JPEG or WebP images');
+  }
+  return entries
+    .filter((e) => e.isFile() && isImageFile(e.name))
+    .map((e) => e.name)
+    .sort();
+}
+
+export interface ScorerOptions extends ExtractorOptions {
+  referenceDir: string;
+  /** share one extractor (and its loaded models) between several scorers */
+  extractor?: Extractor;
+  /** include face embeddings in image scores (for drift checks); default true */
+  embeddings?: boolean;
+}
+
+export interface Scorer {
+  scoreFiles(files: readonly string[], options?: { names?: readonly string[] }): Promise<ScoreReport>;
+  /** every image of a folder, named relative to it */
+  scoreDir(dir: string): Promise<ScoreReport>;
+  readonly reference: ScoreReport['reference'];
+  close(): Promise<void>;
+}
+
+function roundScore(score: ImageScore, embeddings: boolean): ImageScore {
+  const out: ImageScore = { ...score };
+  for (const marker of MARKERS) out[marker] = score[marker] === null ? null : round(score[marker]);
+  if (score.yaw !== undefined) out.yaw = round(score.yaw, 2);
+  if (score.pitch !== undefined) out.pitch = round(score.pitch, 2);
+  if (score.bodyConfidence !== undefined) out.bodyConfidence = round(score.bodyConfidence, 4);
+  if (score.measures) {
+    out.measures = {
+      ...(score.measures.nose ? { nose: score.measures.nose.map((v) => round(v)) } : {}),
+      ...(score.measures.neck === undefined ? {} : { neck: round(score.measures.neck) }),
+    };
+  }
+  if (!embeddings) delete out.embedding;
+  return out;
+}
+
+function referenceWarnings(model: ReferenceModel): string[] {
+  const warnings: string[] = [];
+  const reasons: Record<Exclude<keyof ReferenceModel, 'count' | 'identity'>, string> = {
+    nose: 'no reference photo has a near-frontal face: nose cannot be scored',
+    neck: 'no reference photo shows chin and level shoulders: neck cannot be scored',
+    hair: 'no reference photo shows the hair above the forehead: curls cannot be scored',
+  };
+  for (const key of Object.keys(reasons) as (keyof typeof reasons)[]) if (!model[key]) warnings.push(reasons[key]);
+  return warnings;
+}
+
+/** Leave-one-out: each reference photo scored against the others; the ceiling a generated image can reach. */
+function leaveOneOut(names: readonly string[], features: readonly ImageFeatures[]): ImageScore[] {
+  if (features.length < 2) return [];
+  return features.map((f, i) => scoreFeatures(names[i]!, f, buildReferenceModel(features.filter((_, j) => j !== i))));
+}
+
+export async function createScorer(options: ScorerOptions): Promise<Scorer> {
+  const extractor = options.extractor ?? createExtractor(options);
+  const owned = !options.extractor;
+  const embeddings = options.embeddings ?? true;
+  try {
+    const names = await listImages(options.referenceDir);
+    if (names.length === 0) throw new UsageError(`reference folder ${options.referenceDir} has no PNG, JPEG or WebP images`, 'pass the training photos with --reference <dir>');
+    const features = await extractor.extract(names.map((n) => path.join(options.referenceDir, n)));
+    const model = buildReferenceModel(features);
+    if (!model.identity) {
+      throw new UsageError(
+        `reference folder ${options.referenceDir}: no usable face in any of its ${names.length} images`,
+        'the references must show the person\'s face (near-frontal photos work best)',
+      );
+    }
+    const loo = leaveOneOut(names, features).map((s) => roundScore(s, false));
+    const ceiling = summarise(loo);
+    const warnings = referenceWarnings(model);
+    const unreadable = names.filter((_, i) => features[i]!.error);
+    if (unreadable.length) warnings.push(`unreadable reference images, left out: ${unreadable.join(', ')}`);
+    if (names.length < 2) warnings.push('one reference photo: no leave-one-out ceiling, and nose/neck spreads use the fixed floors');
+    const reference: ScoreReport['reference'] = {
+      dir: options.referenceDir,
+      count: names.length,
+      ceiling: loo.length ? ceiling : {},
+      ...(loo.length ? { images: loo } : {}),
+      ...(warnings.length ? { warnings } : {}),
+    };
+
+    const scoreFiles: Scorer['scoreFiles'] = async (files, opts = {}) => {
+      const extracted = await extractor.extract(files);
+      const images = extracted.map((f, i) => roundScore(scoreFeatures(opts.names?.[i] ?? files[i]!, f, model), embeddings));
+      const perPrompt = summarisePerPrompt(images);
+      return {
+        schemaVersion: SCORE_SCHEMA_VERSION,
+        scorer: { version: SCORER_VERSION, models: { ...HUMAN_MODELS } },
+        reference,
+        images,
+        summary: summarise(images),
+        ...(perPrompt ? { perPrompt } : {}),
+        missingCounts: countMissing(images),
+      };
+    };
+
+    return {
+      reference,
+      scoreFiles,
+      async scoreDir(dir) {
+        const files = await listImages(dir);
+        return scoreFiles(files.map((f) => path.join(dir, f)), { names: files });
+      },
+      close: async () => {
+        if (owned) await extractor.close();
+      },
+    };
+  } catch (error) {
+    if (owned) await extractor.close();
+    throw error;
+  }
+}
+
+export type { Marker, ScoreReport };

@@ -1,0 +1,117 @@
+// Feature extraction on all cores: worker threads, each loading the models once, fed one file at a time.
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { StageTimes } from './extract.ts';
+import type { ImageFeatures } from './features.ts';
+import type { WorkerReply, WorkerRequest } from './worker.ts';
+
+export interface Extraction {
+  features: ImageFeatures;
+  times: StageTimes;
+}
+
+interface Job {
+  id: number;
+  file: string;
+  resolve(value: Extraction): void;
+  reject(error: Error): void;
+}
+
+interface Slot {
+  worker: Worker;
+  ready: boolean;
+  job: Job | null;
+}
+
+export interface ExtractorPool {
+  extract(file: string): Promise<Extraction>;
+  /** model load time of each worker, ms (once they are ready) */
+  loadTimes(): Promise<number[]>;
+  close(): Promise<void>;
+}
+
+export function defaultWorkers(): number {
+  return Math.max(1, os.availableParallelism());
+}
+
+export function createPool(size = defaultWorkers()): ExtractorPool {
+  const entry = new URL('./worker-entry.mjs', import.meta.url);
+  const queue: Job[] = [];
+  const loads: Promise<number>[] = [];
+  const slots: Slot[] = [];
+  let nextId = 0;
+  let closed = false;
+  let fatal: Error | null = null;
+
+  const pump = () => {
+    for (const slot of slots) {
+      if (!slot.ready || slot.job) continue;
+      const job = queue.shift();
+      if (!job) return;
+      slot.job = job;
+      slot.worker.postMessage({ id: job.id, file: job.file } satisfies WorkerRequest);
+    }
+  };
+
+  const fail = (error: Error) => {
+    fatal = error;
+    for (const job of queue.splice(0)) job.reject(error);
+    for (const slot of slots) {
+      slot.job?.reject(error);
+      slot.job = null;
+    }
+  };
+
+  for (let i = 0; i < size; i++) {
+    const worker = new Worker(entry);
+    const slot: Slot = { worker, ready: false, job: null };
+    slots.push(slot);
+    loads.push(
+      new Promise<number>((resolve, reject) => {
+        worker.on('message', (reply: WorkerReply) => {
+          if (reply.type === 'ready') {
+            slot.ready = true;
+            resolve(reply.loadMs);
+          } else {
+            const job = slot.job;
+            slot.job = null;
+            if (job && reply.type === 'result') job.resolve({ features: reply.features, times: reply.times });
+            // one image failing (e.g. removed mid-run) is that image's result; only a dead worker fails the batch
+            else if (job && reply.type === 'error') {
+              job.resolve({
+                features: { sha256: '', width: 0, height: 0, face: null, body: null, error: `cannot score image: ${reply.message}` },
+                times: { read: 0, decode: 0, detect: 0, hair: 0 },
+              });
+            }
+          }
+          pump();
+        });
+        worker.on('error', (error) => {
+          reject(error);
+          fail(new Error(`scoring worker crashed: ${error.message}`, { cause: error }));
+        });
+        worker.on('exit', (code) => {
+          if (!closed && code !== 0) fail(new Error(`scoring worker exited with code ${code}`));
+        });
+      }),
+    );
+  }
+  // a load failure surfaces through the jobs it fails; keep it from being an unhandled rejection
+  for (const load of loads) load.catch(() => {});
+
+  return {
+    extract(file) {
+      if (fatal) return Promise.reject(fatal);
+      if (closed) return Promise.reject(new Error('the scoring pool is closed'));
+      return new Promise<Extraction>((resolve, reject) => {
+        queue.push({ id: nextId++, file, resolve, reject });
+        pump();
+      });
+    },
+    loadTimes: () => Promise.all(loads),
+    async close() {
+      closed = true;
+      await Promise.all(slots.map((slot) => slot.worker.terminate()));
+    },
+  };
+}

@@ -1,0 +1,30 @@
+// A pool worker: loads the models once, then extracts features for each file it is sent.
+import { parentPort } from 'node:worker_threads';
+import { setImageConcurrency } from '../image/index.ts';
+import { extractFeatures } from './extract.ts';
+import { loadHuman } from './models.ts';
+
+export interface WorkerRequest {
+  id: number;
+  file: string;
+}
+export type WorkerReply =
+  | { type: 'ready'; loadMs: number }
+  | { type: 'result'; id: number; features: import('./features.ts').ImageFeatures; times: import('./extract.ts').StageTimes }
+  | { type: 'error'; id: number; message: string };
+
+const port = parentPort;
+if (!port) throw new Error('harness/scoring/worker.ts must run in a worker thread');
+
+// the pool already runs one worker per core: libvips threads would only compete with them
+setImageConcurrency(1);
+const started = performance.now();
+await loadHuman();
+port.postMessage({ type: 'ready', loadMs: performance.now() - started } satisfies WorkerReply);
+
+port.on('message', (request: WorkerRequest) => {
+  extractFeatures(request.file).then(
+    ({ features, times }) => port.postMessage({ type: 'result', id: request.id, features, times } satisfies WorkerReply),
+    (error: unknown) => port.postMessage({ type: 'error', id: request.id, message: (error as Error).message ?? String(error) } satisfies WorkerReply),
+  );
+});

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { aggregate, countMissing, parseSampleName, summarisePerPrompt } from '../../harness/scoring/aggregate.ts';
+import { bootstrapCi, centroid, cosine, median, seededRandom } from '../../harness/scoring/stats.ts';
+import type { ImageScore } from '../../harness/scoring/types.ts';
+
+function score(file: string, identity: number | null): ImageScore {
+  return { file, sha256: 'x', identity, curls: null, nose: null, neck: null, face: identity !== null, missing: identity === null ? { identity: 'no_face' } : {} };
+}
+
+describe('scoring statistics', () => {
+  it('cosine and centroid behave on simple vectors', () => {
+    expect(cosine([1, 0], [0, 1])).toBe(0);
+    expect(cosine([2, 0], [5, 0])).toBe(1);
+    expect(centroid([[2, 0], [0, 3]])).toEqual([0.5, 0.5]);
+    expect(median([3, 1, 2, 10])).toBe(2.5);
+  });
+
+  it('the seeded generator and the bootstrap give the same numbers every time', () => {
+    expect(Array.from({ length: 3 }, seededRandom(7))).toEqual(Array.from({ length: 3 }, seededRandom(7)));
+    const values = [0.61, 0.72, 0.55, 0.8, 0.67];
+    const ci = bootstrapCi(values)!;
+    expect(bootstrapCi(values)).toEqual(ci);
+    expect(ci[0]).toBeLessThan(ci[1]);
+    expect(ci[0]).toBeGreaterThanOrEqual(0.55);
+    expect(ci[1]).toBeLessThanOrEqual(0.8);
+    expect(bootstrapCi([0.5])).toBeNull();
+  });
+
+  it('missing values are excluded and counted, never averaged as zero', () => {
+    expect(aggregate([0.8, null, 0.6, null])).toMatchObject({ mean: 0.7, median: 0.7, n: 2, total: 4 });
+    expect(aggregate([null, null])).toEqual({ mean: null, median: null, ci95: null, n: 0, total: 2 });
+  });
+
+  it('groups sample files by prompt id', () => {
+    expect(parseSampleName('dir/beach-walk__s42.png')).toEqual({ prompt: 'beach-walk', seed: 42 });
+    expect(parseSampleName('holiday.jpg')).toBeNull();
+    const perPrompt = summarisePerPrompt([score('a__s1.png', 0.5), score('a__s2.png', null), score('b__s1.png', 0.9), score('other.png', 0.1)])!;
+    expect(Object.keys(perPrompt)).toEqual(['a', 'b']);
+    expect(perPrompt.a!.identity).toMatchObject({ mean: 0.5, n: 1, total: 2 });
+    expect(summarisePerPrompt([score('other.png', 0.1)])).toBeUndefined();
+  });
+
+  it('counts why markers are missing', () => {
+    const counts = countMissing([score('a.png', null), score('b.png', null), score('c.png', 0.4)]);
+    expect(counts.identity).toEqual({ no_face: 2 });
+    expect(counts.neck).toEqual({});
+  });
+});
