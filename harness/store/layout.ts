@@ -28,6 +28,8 @@ export function runLayout(storeRoot: string, experiment: string, runId: string) 
     scoresDir: path.join(dir, 'scores'),
     scores: (setId: string) => path.join(dir, 'scores', `${setId}.json`),
     tracking: path.join(dir, 'tracking'),
+    /** what the last training attempt concluded (harness/train): outcome, loss, VRAM, timings */
+    trainResult: path.join(dir, 'train-result.json'),
   };
 }
 
@@ -114,4 +116,9 @@ export function goldenLayout(goldensDir: string, variant: string) {
     imagesDir: path.join(dir, 'images'),
     image: (file: string) => path.join(dir, 'images', file),
   };
+}
+
+/** Per-image scoring features, shared by every run of a store: `_cache/score-features/<scorer-version>/…`. */
+export function scoreFeatureCacheDir(storeRoot: string): string {
+  return path.join(storeRoot, '_cache', 'score-features');
 }

@@ -1,0 +1,193 @@
+import { Option, type Command } from 'commander';
+import type { CliContext } from '../cli.ts';
+import { ExitCode } from '../errors.ts';
+import type { ProgressSnapshot, TrainReporter } from '../train/progress.ts';
+import { datasetOption, jsonOption, storeOption } from './common.ts';
+import { emit, type Io } from './io.ts';
+
+interface RunFlags {
+  variant: string;
+  json?: boolean;
+  store?: string;
+  dataset?: string;
+  model?: string;
+  vae?: string;
+  script?: string;
+  python?: string;
+  launcher?: 'python' | 'accelerate';
+  numProcesses?: string;
+  set?: string[];
+  preflight?: boolean;
+  finalReload?: boolean;
+}
+
+export function defineRun(program: Command, ctx: CliContext): void {
+  const command = program
+    .command('run')
+    .description('train one run of an experiment through the real diffusers script (resumes an interrupted run)')
+    .argument('<experiment>', 'experiment YAML, e.g. experiments/tok-boy.yaml')
+    .requiredOption('--variant <name>', 'which run: baseline, a name under variants:, or a grid-… name from `harness plan`')
+    .option('--model <dir>', 'local folder of the base model (instead of the pinned snapshot in the HF cache)')
+    .option('--vae <dir>', 'local folder of the VAE (instead of the pinned snapshot)')
+    .option('--script <file>', 'a local copy of the diffusers training script (its sha256 is recorded; a mismatch with the pin is a warning and changes the run id)')
+    .option('--python <exe>', 'the Python that has torch/diffusers (default: $HARNESS_PYTHON or python3)')
+    .addOption(new Option('--launcher <name>', 'python: one process; accelerate: `accelerate launch` with a harness-owned config').choices(['python', 'accelerate']).default('python'))
+    .option('--num-processes <n>', 'processes for --launcher accelerate', '1')
+    .option('--set <key=value...>', 'one-off training setting (diffusers flag without dashes); gives a new run id')
+    .option('--no-preflight', 'skip the Python/GPU checks (machines without a GPU running a stand-in trainer, tests)')
+    .option('--final-reload', "let the script do its full-pipeline reload after saving (skipped by default: it OOMs Colab's RAM)")
+    .addHelpText(
+      'after',
+      `
+Everything is decided before the trainer starts: the run folder gets spec.json, command.json, env.json and
+status.json, then \`python python/train.py <run>/spec.json\` runs the unmodified script in its own process
+group. Metrics (loss, lr, VRAM per optimizer step) stream into events.jsonl; stdout/stderr into train.log.
+
+A finished run is never trained again. An interrupted or failed run resumes from the newest complete
+checkpoint of its own output folder. Ctrl-C stops the trainer (the run is marked interrupted, exit 130).
+
+Exit codes: 0 trained (or already trained), 1 the run failed (status.json says why: oom, nan_loss, crashed,
+invalid_weights, preflight), 2 usage or config error, 130 interrupted.
+
+Examples:
+  harness setup experiments/tok-boy.yaml && harness run experiments/tok-boy.yaml --variant baseline
+  harness run experiments/tok-boy.yaml --variant lr-low --store /content/drive/MyDrive/runs
+  harness run experiments/tok-boy.yaml --variant baseline --set max_train_steps=50 --set checkpointing_steps=25
+  harness run experiments/tok-boy.yaml --variant baseline --model ~/sdxl-base --vae ~/sdxl-vae-fp16-fix`,
+    );
+  storeOption(datasetOption(jsonOption(command))).action(async (experiment: string, opts: RunFlags) => {
+    const { run } = await import('../commands/run.ts');
+    const reporter = progressReporter(ctx.io);
+    const controller = new AbortController();
+    const onSignal = () => {
+      if (controller.signal.aborted) return;
+      reporter.phase('interrupt: stopping the trainer…');
+      controller.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    let result;
+    try {
+      result = await run({
+        experiment,
+        cwd: ctx.io.cwd,
+        env: ctx.io.env,
+        variant: opts.variant,
+        ...(opts.store ? { store: opts.store } : {}),
+        ...(opts.dataset ? { dataset: opts.dataset } : {}),
+        ...(opts.model ? { model: opts.model } : {}),
+        ...(opts.vae ? { vae: opts.vae } : {}),
+        ...(opts.script ? { script: opts.script } : {}),
+        ...(opts.python ? { python: opts.python } : {}),
+        ...(opts.launcher ? { launcher: opts.launcher } : {}),
+        numProcesses: Math.max(1, Number(opts.numProcesses ?? 1) || 1),
+        set: opts.set ?? [],
+        preflight: opts.preflight !== false,
+        finalReload: opts.finalReload === true,
+        reporter,
+        signal: controller.signal,
+      });
+    } finally {
+      reporter.finish();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    emit(ctx.io, opts.json, result, (r, io) => {
+      const head =
+        r.outcome === 'trained'
+          ? `${io.style.green('trained')} ${r.runId}: ${r.message}`
+          : r.outcome === 'already_trained'
+            ? `${r.runId}: ${r.message}`
+            : `${io.style.red('failed')} ${r.runId} (${r.reason}): ${r.message}`;
+      const lines = [head];
+      const s = r.summary;
+      if (s && s.steps > 0) {
+        const facts = [
+          `steps ${s.lastStep}${r.totalSteps ? `/${r.totalSteps}` : ''}`,
+          s.finalLoss !== null ? `final loss ${s.finalLoss.toPrecision(3)} (min ${s.minLoss?.toPrecision(3)})` : null,
+          s.peakVramMb !== null ? `peak VRAM ${(s.peakVramMb / 1024).toFixed(1)} GB` : null,
+          s.secondsPerStep !== null ? `${s.secondsPerStep.toFixed(2)} s/it` : null,
+          r.wallSeconds !== null ? `wall ${duration(r.wallSeconds)}` : null,
+        ].filter(Boolean);
+        lines.push(`  ${facts.join(' · ')}`);
+      }
+      if (r.resumedFrom) lines.push(`  resumed from ${r.resumedFrom.checkpoint}`);
+      if (r.outcome === 'failed' && r.logTail?.length) {
+        lines.push(io.style.dim('  last lines of train.log:'), ...r.logTail.slice(-12).map((l) => io.style.dim(`    ${l}`)));
+      }
+      lines.push(`  run folder: ${r.runDir}`);
+      return lines.join('\n');
+    });
+    if (result.outcome === 'failed') ctx.setExitCode(result.reason === 'interrupted' ? ExitCode.interrupted : ExitCode.failed);
+  });
+}
+
+// Training progress on stderr (stdout stays clean for --json): one live line on a TTY, plain periodic
+// lines otherwise (logs, CI). Exported for `harness sweep`.
+
+export function progressReporter(io: Io, options: { plainEverySeconds?: number } = {}): TrainReporter & { finish(): void } {
+  const tty = Boolean(io.stderr.isTTY);
+  const every = (options.plainEverySeconds ?? 30) * 1000;
+  let live = false;
+  let lastDraw = 0;
+  let lastPlain = 0;
+  let lastDecile = -1;
+  let pending: ProgressSnapshot | undefined;
+  const clear = () => {
+    if (live) io.stderr.write('\r\u001b[K');
+    live = false;
+  };
+  const say = (text: string) => {
+    clear();
+    io.stderr.write(`${text}\n`);
+  };
+  const draw = (snapshot: ProgressSnapshot) => {
+    const width = Math.max(40, (io.stderr.columns || 120) - 1);
+    io.stderr.write(`\r\u001b[K${formatProgress(snapshot).slice(0, width)}`);
+    live = true;
+  };
+  return {
+    phase: (message) => say(io.style.dim(message)),
+    warn: (message) => say(`${io.style.yellow('warning')} ${message}`),
+    progress(snapshot) {
+      const now = Date.now();
+      if (tty) {
+        pending = snapshot;
+        if (now - lastDraw < 250) return; // the trainer may report hundreds of steps a second
+        lastDraw = now;
+        draw(snapshot);
+        pending = undefined;
+        return;
+      }
+      if (snapshot.step === 0) return;
+      const decile = snapshot.total ? Math.floor((10 * snapshot.step) / snapshot.total) : -1;
+      if (now - lastPlain >= every || decile > lastDecile) {
+        lastPlain = now;
+        lastDecile = decile;
+        io.stderr.write(`${formatProgress(snapshot)}\n`);
+      }
+    },
+    finish() {
+      if (pending && tty) draw(pending);
+      clear();
+    },
+  };
+}
+
+export function formatProgress(s: ProgressSnapshot): string {
+  if (s.step === 0 && s.note) return `${s.runId}  starting… ${s.note}`;
+  const parts = [s.runId, s.total ? `step ${s.step}/${s.total} (${Math.floor((100 * s.step) / s.total)}%)` : `step ${s.step}`];
+  if (s.loss !== null) parts.push(`loss ${s.loss.toPrecision(3)}`);
+  if (s.secondsPerStep !== null) parts.push(s.secondsPerStep >= 1 ? `${s.secondsPerStep.toFixed(2)} s/it` : `${(1 / s.secondsPerStep).toFixed(2)} it/s`);
+  if (s.etaSeconds !== null) parts.push(`ETA ${duration(s.etaSeconds)}`);
+  if (s.vramMb !== null) parts.push(`VRAM ${(s.vramMb / 1024).toFixed(1)} GB${s.vramPeakMb !== null ? ` (peak ${(s.vramPeakMb / 1024).toFixed(1)})` : ''}`);
+  return parts.join('  ');
+}
+
+export function duration(seconds: number): string {
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = s % 60;
+  return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(rest).padStart(2, '0')}s` : `${rest}s`;
+}

@@ -1,0 +1,64 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../cli.ts';
+import type { EnvCheck } from '../train/envcheck.ts';
+import { jsonOption } from './common.ts';
+import { emit, type Io } from './io.ts';
+
+export function defineSetup(program: Command, ctx: CliContext): void {
+  const command = program
+    .command('setup')
+    .description('prepare a training machine: pinned diffusers script (sha256-checked, cached), Python environment, model snapshots')
+    .argument('<experiment>', 'experiment YAML, e.g. experiments/tok-boy.yaml')
+    .option('--python <exe>', 'the Python that will train (default: $HARNESS_PYTHON or python3)')
+    .option('--model <dir>', 'check this local base-model folder instead of the pinned snapshot')
+    .option('--vae <dir>', 'check this local VAE folder instead of the pinned snapshot')
+    .addHelpText(
+      'after',
+      `
+Downloads base.diffusers.script at base.diffusers.commit from GitHub (base URL: $HARNESS_SCRIPT_BASE_URL),
+refuses it unless its sha256 equals base.diffusers.sha256, and caches it under $XDG_CACHE_HOME/harness
+(default ~/.cache/harness). Then runs python/envinfo.py and lists every missing package with the command
+that installs it (python/requirements-p100.txt: torch from the CUDA 12.6 builds, the last with P100 kernels),
+and checks that the pinned model and VAE snapshots exist (\`harness pin --snapshot\` downloads them).
+
+Exit code 0 when everything is in place, 1 when something is missing (listed), 2 for a bad experiment file,
+3 when the download fails.
+
+Examples:
+  harness setup experiments/tok-boy.yaml
+  harness setup experiments/tok-boy.yaml --python /opt/venv/bin/python --json`,
+    );
+  jsonOption(command).action(async (experiment: string, opts: { json?: boolean; python?: string; model?: string; vae?: string }) => {
+    const { setup } = await import('../commands/setup.ts');
+    const result = await setup({ experiment, cwd: ctx.io.cwd, env: ctx.io.env, ...opts });
+    emit(ctx.io, opts.json, result, (r, io) => {
+      const lines = [`${io.style.bold(r.experiment)}: ${r.ok ? io.style.green('ready to train') : io.style.red('not ready')}`, ''];
+      lines.push(`${mark(io, true)} script  ${r.script.path} (sha256 ${r.script.sha256.slice(0, 16)}…, ${r.script.source === 'download' ? `downloaded from ${r.script.url}` : 'cached'})`);
+      for (const m of r.models) {
+        lines.push(`${mark(io, m.exists)} ${m.role.padEnd(6)}  ${m.id}@${m.commit ? m.commit.slice(0, 12) : 'unpinned'}  ${m.path}${m.hint ? `\n           ${io.style.dim(m.hint)}` : ''}`);
+      }
+      lines.push(...renderEnvCheck(io, r.environment));
+      return lines.join('\n');
+    });
+    if (!result.ok) ctx.setExitCode(1);
+  });
+}
+
+function mark(io: Io, ok: boolean): string {
+  return ok ? io.style.green('ok  ') : io.style.red('MISS');
+}
+
+/** The environment part of `setup` and `doctor`. */
+export function renderEnvCheck(io: Io, env: EnvCheck): string[] {
+  const lines: string[] = [];
+  lines.push(`${mark(io, env.pythonVersion !== null)} python  ${env.python}${env.pythonVersion ? ` (${env.pythonVersion})` : ''}`);
+  if (env.torch) lines.push(`${mark(io, true)} torch   ${env.torch.version} (CUDA ${env.torch.cuda ?? 'none'}; kernels for ${env.torch.archList.join(' ') || 'no GPU arch'})`);
+  for (const gpu of env.gpus) {
+    lines.push(`${mark(io, true)} gpu     ${gpu.name}, compute capability ${gpu.capability}, ${gpu.memoryMb ? `${(gpu.memoryMb / 1024).toFixed(1)} GB` : '? GB'}, driver ${gpu.driver ?? '?'}`);
+  }
+  const versions = Object.entries(env.packages).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`);
+  if (versions.length) lines.push(`        ${io.style.dim(versions.join(', '))}`);
+  for (const e of env.errors) lines.push(`${io.style.red('error')}   ${e.message}${e.hint ? `\n        ${io.style.dim(`fix: ${e.hint}`)}` : ''}`);
+  for (const w of env.warnings) lines.push(`${io.style.yellow('warning')} ${w.message}${w.hint ? `\n        ${io.style.dim(w.hint)}` : ''}`);
+  return lines;
+}

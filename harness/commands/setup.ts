@@ -1,0 +1,89 @@
+// `harness setup <experiment>`: on the training machine, get what training needs and say what is missing:
+// the pinned diffusers script (downloaded, sha256-checked, cached), the Python environment, the models.
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { loadExperiment } from '../config/load.ts';
+import { expandVariants, resolveSettings } from '../plan/expand.ts';
+import { snapshotPath } from '../plan/planner.ts';
+import type { TrainingSettings } from '../config/schema.ts';
+import { SCHEMA_VERSION } from '../store/layout.ts';
+import { envCheck, type EnvCheck } from '../train/envcheck.ts';
+import { defaultPython, probeEnv } from '../train/envinfo.ts';
+import { downloadScript, scriptUrl, type ScriptPin } from '../train/script.ts';
+import { hubCacheDir } from './context.ts';
+
+export interface SetupOptions {
+  experiment: string;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  python?: string;
+  model?: string;
+  vae?: string;
+  fetch?: typeof fetch;
+}
+
+export interface ModelReport {
+  role: 'model' | 'vae';
+  id: string;
+  commit: string | null;
+  path: string;
+  source: 'flag' | 'pinned snapshot' | 'unpinned';
+  exists: boolean;
+  hint?: string;
+}
+
+export interface SetupResult {
+  schemaVersion: number;
+  experiment: string;
+  ok: boolean;
+  script: { path: string; sha256: string; source: string; url: string };
+  models: ModelReport[];
+  environment: EnvCheck;
+}
+
+export async function setup(options: SetupOptions): Promise<SetupResult> {
+  const experiment = await loadExperiment(options.experiment, options.cwd);
+  const { config } = experiment;
+  const pin: ScriptPin = config.base.diffusers;
+  const script = await downloadScript(options.env, pin, options.fetch);
+  const python = options.python ?? defaultPython(options.env);
+  const probe = await probeEnv(python, { cwd: options.cwd, env: options.env });
+  const settingsList = expandVariants(config).map((v) => resolveSettings(config.baseline as TrainingSettings, v.overrides));
+  const environment = envCheck(probe, settingsList, config.base.diffusers.release);
+  const hubCache = hubCacheDir(options.env);
+  const models = await Promise.all([
+    modelReport('model', config.base.model, options.model, hubCache, options),
+    modelReport('vae', config.base.vae, options.vae, hubCache, options),
+  ]);
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    experiment: experiment.name,
+    ok: environment.ok && models.every((m) => m.exists),
+    script: { path: script.path, sha256: script.sha256, source: script.source, url: scriptUrl(options.env, pin) },
+    models,
+    environment,
+  };
+}
+
+async function modelReport(
+  role: 'model' | 'vae',
+  ref: { id: string; commit: string | null },
+  flag: string | undefined,
+  hubCache: string,
+  options: SetupOptions,
+): Promise<ModelReport> {
+  const flagPath = flag ? path.resolve(options.cwd, flag) : undefined;
+  const where = flagPath ?? snapshotPath(hubCache, ref);
+  const source = flagPath ? 'flag' : ref.commit ? 'pinned snapshot' : 'unpinned';
+  const exists = source === 'unpinned' ? false : await stat(where).then((s) => s.isDirectory(), () => false);
+  const report: ModelReport = { role, id: ref.id, commit: ref.commit, path: where, source, exists };
+  if (!exists) {
+    report.hint =
+      source === 'unpinned'
+        ? `pin it first: harness pin ${options.experiment} --snapshot`
+        : source === 'flag'
+          ? `--${role} ${flag}: no such folder`
+          : `download it: harness pin ${options.experiment} --snapshot (or pass --${role} DIR to \`harness run\`)`;
+  }
+  return report;
+}

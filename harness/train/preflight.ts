@@ -1,0 +1,122 @@
+// What is refused before a GPU minute is spent (DESIGN.md §5). The checks on settings and environment
+// are pure; the dataset check is the dataset module's own (`harness dataset check`).
+import type { TrainingSettings } from '../config/schema.ts';
+import type { Experiment } from '../config/load.ts';
+import { INSTALL_COMMAND, missingPackages, parseCapability, torchHasKernelsFor, type EnvInfo } from './envinfo.ts';
+import { estimateVramMb } from './vram.ts';
+
+export interface PreflightFinding {
+  check: string;
+  message: string;
+  hint?: string;
+}
+
+export interface PreflightReport {
+  errors: PreflightFinding[];
+  warnings: PreflightFinding[];
+}
+
+export interface SettingsInput {
+  settings: TrainingSettings;
+  argv: string[];
+}
+
+/** Checks that need no GPU and are never skipped. */
+export function checkSettings({ argv }: SettingsInput): PreflightReport {
+  const errors: PreflightFinding[] = [];
+  for (const flag of ['--validation_prompt', '--push_to_hub', '--hub_token']) {
+    if (argv.includes(flag)) {
+      errors.push({
+        check: 'settings',
+        message: `${flag} must not reach the trainer`,
+        hint: flag === '--validation_prompt' ? 'in-training validation keeps fp32 text encoders on the GPU; sampling is a separate step (samples:)' : 'publishing is `harness push`',
+      });
+    }
+  }
+  return { errors, warnings: [] };
+}
+
+/** Checks against the Python environment and the GPU (skipped with --no-preflight). */
+export function checkEnvironment(settings: TrainingSettings, info: EnvInfo, expectedDiffusers: string): PreflightReport {
+  const errors: PreflightFinding[] = [];
+  const warnings: PreflightFinding[] = [];
+  const missing = missingPackages(info, settings);
+  if (missing.length) {
+    errors.push({ check: 'packages', message: `Python packages missing in ${info.python.executable}: ${missing.join(', ')}`, hint: INSTALL_COMMAND });
+  }
+  const diffusers = info.packages.diffusers;
+  const wanted = expectedDiffusers.replace(/^v/, '');
+  if (diffusers && !diffusers.startsWith(wanted)) {
+    warnings.push({ check: 'packages', message: `diffusers ${diffusers} installed, the pinned script is ${expectedDiffusers} (the script refuses other library versions)`, hint: `pip install diffusers==${wanted}` });
+  }
+  const gpu = info.gpus[0];
+  if (!info.torch?.cuda_available || !gpu) {
+    errors.push({ check: 'gpu', message: 'torch sees no CUDA GPU', hint: 'train on a GPU machine, or pass --no-preflight to run a stand-in trainer' });
+    return { errors, warnings };
+  }
+  const capability = parseCapability(gpu.capability);
+  if (settings.mixed_precision === 'bf16' && capability < 80) {
+    errors.push({
+      check: 'precision',
+      message: `mixed_precision bf16 on ${gpu.name} (compute capability ${gpu.capability}): bf16 needs 8.0 or newer and accelerate does not refuse it (it would run emulated)`,
+      hint: 'use mixed_precision: fp16',
+    });
+  }
+  if (info.torch && !torchHasKernelsFor(info.torch.arch_list, gpu.capability)) {
+    errors.push({
+      check: 'torch',
+      message: `torch ${info.torch.version} (CUDA ${info.torch.cuda}) has no kernels for ${gpu.name} (sm_${gpu.capability.replace('.', '')}); its arch list: ${info.torch.arch_list.join(' ') || '(empty)'}`,
+      hint: `${INSTALL_COMMAND} (torch from the CUDA 12.6 builds, the last with sm_60)`,
+    });
+  }
+  const estimate = estimateVramMb(settings);
+  if (gpu.memory_mb !== null && estimate.totalMb > gpu.memory_mb) {
+    warnings.push({
+      check: 'vram',
+      message: `rough VRAM estimate ${(estimate.totalMb / 1024).toFixed(1)} GB exceeds ${gpu.name}'s ${(gpu.memory_mb / 1024).toFixed(1)} GB`,
+      hint: 'lower resolution or train_batch_size, or set gradient_checkpointing: true',
+    });
+  }
+  return { errors, warnings };
+}
+
+export interface DatasetCheckOutcome {
+  report: PreflightReport;
+  /** false when the dataset module could not be loaded and only the folder's existence was checked */
+  fullCheck: boolean;
+}
+
+/** `harness dataset check` as a preflight step; the module is loaded lazily (it pulls in image decoding). */
+export async function checkTrainingDataset(dir: string, experiment: Experiment): Promise<DatasetCheckOutcome> {
+  let mod: typeof import('../dataset/check.ts') | undefined;
+  try {
+    mod = await import('../dataset/check.ts');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ERR_MODULE_NOT_FOUND') throw error;
+  }
+  if (!mod) {
+    const { access } = await import('node:fs/promises');
+    const exists = await access(dir).then(() => true, () => false);
+    return { report: { errors: exists ? [] : [{ check: 'dataset', message: `dataset folder not found: ${dir}` }], warnings: [] }, fullCheck: false };
+  }
+  const ds = experiment.config.dataset;
+  const result = await mod.checkDataset(dir, {
+    imageSize: ds.image_size,
+    minImages: ds.min_images,
+    captionPrefix: ds.caption_prefix,
+    instancePrompt: ds.instance_prompt,
+  });
+  const format = (p: { file: string; line?: number; message: string }) => `${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}`;
+  return {
+    report: {
+      errors: result.problems.map((p) => ({ check: 'dataset', message: format(p), hint: `harness dataset check ${dir}` })),
+      warnings: result.warnings.map((p) => ({ check: 'dataset', message: format(p) })),
+    },
+    fullCheck: true,
+  };
+}
+
+export function mergeReports(...reports: PreflightReport[]): PreflightReport {
+  return { errors: reports.flatMap((r) => r.errors), warnings: reports.flatMap((r) => r.warnings) };
+}

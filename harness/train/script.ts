@@ -1,0 +1,96 @@
+// The diffusers training script at the pinned commit: downloaded once, checked against its sha256, cached
+// by hash under $XDG_CACHE_HOME/harness, never edited. A local copy (--script) is allowed; its own hash is
+// what goes into the run id, so a different script can never pass for a finished pinned run.
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { HarnessError, RemoteError, UsageError } from '../errors.ts';
+import { writeFileAtomic } from '../store/atomic.ts';
+import { sha256, sha256File } from '../util/hash.ts';
+
+export const DEFAULT_SCRIPT_BASE_URL = 'https://raw.githubusercontent.com/huggingface/diffusers';
+
+export interface ScriptPin {
+  commit: string;
+  /** path inside the diffusers repository */
+  script: string;
+  sha256: string;
+}
+
+export function harnessCacheDir(env: NodeJS.ProcessEnv): string {
+  return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'harness');
+}
+
+export function cachedScriptPath(env: NodeJS.ProcessEnv, pin: ScriptPin): string {
+  return path.join(harnessCacheDir(env), 'diffusers-scripts', pin.sha256, path.basename(pin.script));
+}
+
+export function scriptUrl(env: NodeJS.ProcessEnv, pin: ScriptPin): string {
+  const base = (env.HARNESS_SCRIPT_BASE_URL || DEFAULT_SCRIPT_BASE_URL).replace(/\/+$/, '');
+  return `${base}/${pin.commit}/${pin.script}`;
+}
+
+export interface ScriptFile {
+  path: string;
+  sha256: string;
+  /** true when the file is the pinned script (hash equal to the pin) */
+  pinned: boolean;
+  /** the pin's sha256 (base.diffusers.sha256) */
+  expected: string;
+  source: 'cache' | 'download' | 'local';
+}
+
+/** The cached pinned script, re-verified; undefined when it is not in the cache yet. */
+export async function findCachedScript(env: NodeJS.ProcessEnv, pin: ScriptPin): Promise<ScriptFile | undefined> {
+  const file = cachedScriptPath(env, pin);
+  const exists = await stat(file).then((s) => s.isFile(), () => false);
+  if (!exists) return undefined;
+  const actual = await sha256File(file);
+  if (actual !== pin.sha256) {
+    throw new HarnessError(`cached script ${file} has sha256 ${actual}, expected ${pin.sha256}: the cache was modified`, {
+      hint: `delete ${file} and run \`harness setup\` again`,
+    });
+  }
+  return { path: file, sha256: actual, pinned: true, expected: pin.sha256, source: 'cache' };
+}
+
+export async function downloadScript(env: NodeJS.ProcessEnv, pin: ScriptPin, fetchImpl: typeof fetch = fetch): Promise<ScriptFile> {
+  const cached = await findCachedScript(env, pin);
+  if (cached) return cached;
+  const url = scriptUrl(env, pin);
+  let body: Uint8Array;
+  try {
+    const response = await fetchImpl(url, { signal: AbortSignal.timeout(60_000) });
+    if (!response.ok) throw new RemoteError(`GET ${url}: HTTP ${response.status}`, { status: response.status, hint: 'check base.diffusers.commit and .script in the experiment file' });
+    body = new Uint8Array(await response.arrayBuffer());
+  } catch (error) {
+    if (error instanceof RemoteError) throw error;
+    throw new RemoteError(`cannot download ${url}: ${(error as Error).message}`, {
+      hint: 'without network, download the file elsewhere and pass it with --script FILE',
+      cause: error,
+    });
+  }
+  const actual = sha256(body);
+  if (actual !== pin.sha256) {
+    throw new HarnessError(`sha256 mismatch for ${url}: expected ${pin.sha256} (base.diffusers.sha256), got ${actual}`, {
+      hint: 'the pin and the commit disagree: fix base.diffusers.sha256 or .commit; nothing was cached',
+    });
+  }
+  const file = cachedScriptPath(env, pin);
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFileAtomic(file, body);
+  return { path: file, sha256: actual, pinned: true, expected: pin.sha256, source: 'download' };
+}
+
+/** --script FILE: any local copy; its hash is recorded and compared with the pin. */
+export async function localScript(file: string, cwd: string, pin: ScriptPin): Promise<ScriptFile> {
+  const absolute = path.resolve(cwd, file);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(absolute);
+  } catch {
+    throw new UsageError(`--script ${file}: no such file`, 'pass a local copy of examples/dreambooth/train_dreambooth_lora_sdxl.py');
+  }
+  const actual = sha256(bytes);
+  return { path: absolute, sha256: actual, pinned: actual === pin.sha256, expected: pin.sha256, source: 'local' };
+}
