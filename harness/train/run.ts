@@ -14,7 +14,7 @@ import { tryLock } from '../store/lock.ts';
 import { readStatus, setStatus, type FailureReason, type RunState } from '../store/status.ts';
 import { classifyAttempt, logTailLines } from './classify.ts';
 import { probeEnv, PYTHON_DIR, REPO_ROOT, type EnvProbe } from './envinfo.ts';
-import { EventLog, FileTail, parseEventsText, type EventSummary } from './events.ts';
+import { EventLog, FileTail, parseEventsText, type EventSummary, type TrainEvent } from './events.ts';
 import { checkEnvironment, checkSettings, checkTrainingDataset, mergeReports, type PreflightFinding, type PreflightReport } from './preflight.ts';
 import { RateWindow, silentReporter, snapshotFrom, type TrainReporter } from './progress.ts';
 import { commandRecord, envRecord, specRecord, type TrainerSpec } from './records.ts';
@@ -79,23 +79,27 @@ export interface TrainRunArgs {
   options: TrainOptions;
   reporter?: TrainReporter;
   signal?: AbortSignal;
+  /** the caller (a sweep) already holds the run's lock for the whole pipeline */
+  holdsLock?: boolean;
+  /** every event as it is read from events.jsonl (e.g. to mirror metrics to W&B live) */
+  onEvents?: (events: TrainEvent[]) => void;
 }
 
-export async function trainRun({ context, run, options, reporter = silentReporter, signal }: TrainRunArgs): Promise<TrainResult> {
+export async function trainRun({ context, run, options, reporter = silentReporter, signal, holdsLock = false, onEvents }: TrainRunArgs): Promise<TrainResult> {
   const layout = runLayout(context.storeRoot, run.experiment, run.id);
   const base = { runId: run.id, variant: run.variant };
   const result = emptyResult(run, layout);
   const before = await readStatus(layout.status);
   if (before && TRAINED_STATES.includes(before.state)) return alreadyTrained(result, before.state);
 
-  const lock = await tryLock(layout.lock, { purpose: 'train' });
+  const lock = holdsLock ? { release: async () => {} } : await tryLock(layout.lock, { purpose: 'train' });
   if ('heldBy' in lock) {
     throw new UsageError(
       `run ${run.id} is locked by pid ${lock.heldBy.pid} on ${lock.heldBy.host} (${lock.heldBy.purpose}, heartbeat ${lock.heldBy.heartbeatAt})`,
       'wait for it to finish; a lock whose process died is taken over automatically',
     );
   }
-  if (lock.tookOverFrom) result.warnings.push(`took over a stale lock of pid ${lock.tookOverFrom.pid} on ${lock.tookOverFrom.host}`);
+  if ('tookOverFrom' in lock && lock.tookOverFrom) result.warnings.push(`took over a stale lock of pid ${lock.tookOverFrom.pid} on ${lock.tookOverFrom.host}`);
   try {
     const current = await readStatus(layout.status);
     if (current && TRAINED_STATES.includes(current.state)) return alreadyTrained(result, current.state);
@@ -117,7 +121,7 @@ export async function trainRun({ context, run, options, reporter = silentReporte
       return result;
     }
     if (signal?.aborted) return interruptedBeforeStart(result);
-    return await attempt({ context, run, options, reporter, signal, layout, result, probe, history: current?.history.length ?? 0 });
+    return await attempt({ context, run, options, reporter, signal, layout, result, probe, history: current?.history.length ?? 0, onEvents });
   } finally {
     await lock.release();
   }
@@ -166,6 +170,7 @@ interface AttemptArgs {
   result: TrainResult;
   probe: EnvProbe;
   history: number;
+  onEvents: ((events: TrainEvent[]) => void) | undefined;
 }
 
 async function attempt(a: AttemptArgs): Promise<TrainResult> {
@@ -247,13 +252,16 @@ async function attempt(a: AttemptArgs): Promise<TrainResult> {
     while (!exit) {
       await Promise.race([sleep(options.pollMs), exited]);
       let moved = false;
+      const batch: TrainEvent[] = [];
       for (const line of await eventsTail.poll()) {
         const event = events.ingestLine(line);
+        if (event) batch.push(event);
         if (event?.type === 'metric') {
           rate.add(event);
           moved = true;
         }
       }
+      if (batch.length > 0) a.onEvents?.(batch);
       if (events.firstNonFinite && options.stopOnNan) stopper.stop('SIGTERM', 'nan');
       let note: string | undefined;
       if (!events.lastMetric) note = lastLogLine(await logTail.pollText());
@@ -262,7 +270,12 @@ async function attempt(a: AttemptArgs): Promise<TrainResult> {
         reporter.progress(snapshotFrom(run.id, events.lastMetric, total, rate, startedAt, note));
       }
     }
-    for (const line of await eventsTail.poll()) events.ingestLine(line);
+    const rest: TrainEvent[] = [];
+    for (const line of await eventsTail.poll()) {
+      const event = events.ingestLine(line);
+      if (event) rest.push(event);
+    }
+    if (rest.length > 0) a.onEvents?.(rest);
     if (groupAlive(child.pid)) await stopper.stop('SIGTERM', 'leftover');
   } finally {
     signal?.removeEventListener('abort', onAbort);

@@ -1,0 +1,132 @@
+// Pure: training facts of one run from its events (DESIGN.md §5): smoothed loss, peak VRAM, speed, time.
+import type { TrainEvent } from './types.ts';
+
+/** s_t = EMA_FACTOR · s_{t−1} + (1 − EMA_FACTOR) · loss_t, starting at the first loss. */
+export const EMA_FACTOR = 0.9;
+
+export interface MetricPoint {
+  step: number;
+  loss: number | null;
+  smoothed: number | null;
+  vramMb: number | null;
+}
+
+export interface TrainingFacts {
+  points: MetricPoint[];
+  lossFinal: number | null;
+  lossMin: number | null;
+  lossMinStep: number | null;
+  lastStep: number | null;
+  peakVramMb: number | null;
+  /** seconds per optimiser step, over the stretches between metric events of one process */
+  secondsPerStep: number | null;
+  /** seconds from each process's start to its last event, summed over resumes */
+  wallSeconds: number | null;
+  checkpoints: number[];
+  weightsSaved: boolean;
+  resumes: number;
+}
+
+export function eventSeconds(t: unknown): number | null {
+  if (typeof t === 'number' && Number.isFinite(t)) return t > 1e11 ? t / 1000 : t;
+  if (typeof t === 'string') {
+    const ms = Date.parse(t);
+    return Number.isNaN(ms) ? null : ms / 1000;
+  }
+  return null;
+}
+
+function num(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+export function ema(values: (number | null)[], factor = EMA_FACTOR): (number | null)[] {
+  let state: number | null = null;
+  return values.map((value) => {
+    if (value === null) return state;
+    state = state === null ? value : factor * state + (1 - factor) * value;
+    return state;
+  });
+}
+
+export function trainingFacts(events: TrainEvent[]): TrainingFacts {
+  // a resumed run repeats the steps after its checkpoint: the later process's value wins
+  const byStep = new Map<number, TrainEvent>();
+  for (const event of events) {
+    if (event.type === 'metric' && typeof event.step === 'number' && Number.isFinite(event.step)) byStep.set(event.step, event);
+  }
+  const metrics = [...byStep.values()].sort((a, b) => a.step! - b.step!);
+  const losses = metrics.map((m) => num(m.loss));
+  const smoothed = ema(losses);
+  const points: MetricPoint[] = metrics.map((m, i) => ({
+    step: m.step!,
+    loss: losses[i]!,
+    smoothed: losses[i] === null ? null : smoothed[i]!,
+    vramMb: num(m.vram_peak_mb) ?? num(m.vram_reserved_mb) ?? num(m.vram_alloc_mb),
+  }));
+  let lossMin: number | null = null;
+  let lossMinStep: number | null = null;
+  for (const p of points) {
+    if (p.smoothed !== null && (lossMin === null || p.smoothed < lossMin)) {
+      lossMin = p.smoothed;
+      lossMinStep = p.step;
+    }
+  }
+  const lastSmoothed = [...points].reverse().find((p) => p.smoothed !== null);
+  let peak: number | null = null;
+  for (const event of events) {
+    for (const value of [num(event.vram_peak_mb), num(event.vram_reserved_mb), num(event.vram_alloc_mb)]) {
+      if (value !== null && (peak === null || value > peak)) peak = value;
+    }
+  }
+  return {
+    points,
+    lossFinal: lastSmoothed?.smoothed ?? null,
+    lossMin,
+    lossMinStep,
+    lastStep: points.length > 0 ? points[points.length - 1]!.step : null,
+    peakVramMb: peak,
+    ...timing(events),
+    checkpoints: [...new Set(events.filter((e) => e.type === 'checkpoint' && typeof e.step === 'number').map((e) => e.step!))].sort((a, b) => a - b),
+    weightsSaved: events.some((e) => e.type === 'weights_saved'),
+    resumes: Math.max(0, events.filter((e) => e.type === 'start').length - 1),
+  };
+}
+
+function timing(events: TrainEvent[]): { secondsPerStep: number | null; wallSeconds: number | null } {
+  let wall = 0;
+  let haveWall = false;
+  let stepSeconds = 0;
+  let steps = 0;
+  let first: number | null = null;
+  let last: number | null = null;
+  let prev: { step: number; t: number } | null = null;
+  const close = () => {
+    if (first !== null && last !== null && last >= first) {
+      wall += last - first;
+      haveWall = true;
+    }
+  };
+  for (const event of events) {
+    const t = eventSeconds(event.t);
+    if (event.type === 'start') {
+      close();
+      first = t;
+      last = t;
+      prev = null;
+      continue;
+    }
+    if (t === null) continue;
+    if (first === null) first = t;
+    last = last === null ? t : Math.max(last, t);
+    if (event.type === 'metric' && typeof event.step === 'number') {
+      if (prev && event.step > prev.step && t >= prev.t) {
+        stepSeconds += t - prev.t;
+        steps += event.step - prev.step;
+      }
+      prev = { step: event.step, t };
+    }
+  }
+  close();
+  return { secondsPerStep: steps > 0 ? stepSeconds / steps : null, wallSeconds: haveWall ? wall : null };
+}

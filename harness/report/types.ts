@@ -1,0 +1,85 @@
+// What a report is built from: the run store as read (load.ts), before any arithmetic (analyze.ts).
+import type { CheckReport } from '../regression/types.ts';
+import type { SampleSetManifest } from '../samples/types.ts';
+import type { ScoreReport } from '../scoring/types.ts';
+import type { RunStatus } from '../store/status.ts';
+
+/** One line of events.jsonl (DESIGN.md §5); every field but `type` may be missing in an old or cut run. */
+export interface TrainEvent {
+  v?: number;
+  type: string;
+  step?: number;
+  /** unix seconds (or ms, or an ISO string: eventSeconds normalises) */
+  t?: number | string;
+  loss?: number;
+  lr?: number;
+  vram_alloc_mb?: number;
+  vram_reserved_mb?: number;
+  vram_peak_mb?: number;
+  [key: string]: unknown;
+}
+
+/** spec.json as the planner writes it, plus whatever the trainer adds; every field optional on read. */
+export interface StoredSpec {
+  id?: string;
+  variant?: string;
+  overrides?: Record<string, unknown>;
+  settings?: Record<string, unknown>;
+  provenance?: {
+    diffusersRelease?: string;
+    diffusersCommit?: string;
+    script?: string;
+    scriptSha256?: string;
+    model?: { id?: string; commit?: string | null };
+    vae?: { id?: string; commit?: string | null };
+    datasetHash?: string | null;
+    instancePrompt?: string;
+  };
+  argv?: string[];
+  [key: string]: unknown;
+}
+
+export interface LoadedSet {
+  manifest: SampleSetManifest;
+  /** absolute folder of the set */
+  dir: string;
+  scores: ScoreReport | null;
+}
+
+export interface LoadedRun {
+  id: string;
+  variant: string;
+  /** in the experiment's current plan (false: only found in the store) */
+  planned: boolean;
+  dir: string;
+  spec: StoredSpec | null;
+  status: RunStatus | null;
+  env: Record<string, unknown> | null;
+  command: unknown;
+  events: TrainEvent[];
+  /** status.logTail, else the last lines of train.log; null when neither exists */
+  logTail: string[] | null;
+  /** every complete sample set of the run (set.json present), in set-id order */
+  sets: LoadedSet[];
+}
+
+export interface ReportSettings {
+  baselineVariant: string;
+  /** marker weights of the ranking (scoring.weights) */
+  weights: Record<string, number>;
+  /** scene ids in the experiment's order; sets' own order when absent */
+  promptOrder: string[] | null;
+}
+
+export interface LoadedStore {
+  experiment: string;
+  storeRoot: string;
+  runs: LoadedRun[];
+  control: LoadedSet[];
+  checks: CheckReport[];
+  settings: ReportSettings;
+  /** built with the experiment's plan: runs outside it are marked */
+  hasPlan: boolean;
+  /** problems met while reading (a corrupt file): reported, never fatal */
+  warnings: string[];
+}
