@@ -2,10 +2,10 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
 import { checkDataset } from '../harness/dataset/check.ts';
 import { fingerprintDataset } from '../harness/dataset/hash.ts';
 import { prepareDataset } from '../harness/dataset/prepare.ts';
+import { encodeImage } from '../harness/image/index.ts';
 
 const IMAGES = 11;
 
@@ -19,7 +19,7 @@ export async function bench(): Promise<Record<string, number | string>> {
       // noisy pixels so the PNGs have a realistic size (~3 MB each), not a flat colour
       const raw = Buffer.alloc(1500 * 2000 * 3);
       for (let j = 0; j < raw.length; j++) raw[j] = (j * 2654435761 + i * 97) >>> 24;
-      await sharp(raw, { raw: { width: 2000, height: 1500, channels: 3 } }).jpeg({ quality: 90 }).toFile(path.join(src, `${String(i).padStart(2, '0')}.jpg`));
+      await writeFile(path.join(src, `${String(i).padStart(2, '0')}.jpg`), await encodeImage({ data: raw, width: 2000, height: 1500 }, 'jpeg', 90));
     }
     let t = performance.now();
     const prepared = await prepareDataset(src, dst, { size: 1024 });

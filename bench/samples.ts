@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
+import { encodeImage } from '../harness/image/index.ts';
 import { checkSetImages } from '../harness/samples/verify.ts';
 import { sha256 } from '../harness/util/hash.ts';
 
@@ -13,7 +13,7 @@ export async function bench(): Promise<Record<string, number | string>> {
   try {
     const size = 1024;
     // Noise compresses badly: an upper bound on decode time compared with real renders.
-    const png = await sharp(randomBytes(size * size * 3), { raw: { width: size, height: size, channels: 3 } }).png().toBuffer();
+    const png = await encodeImage({ data: randomBytes(size * size * 3), width: size, height: size }, 'png');
     const images = [];
     for (let p = 1; p <= 9; p++) {
       for (const seed of [11, 22, 33, 44]) {

@@ -76,7 +76,7 @@ async function trainingOverhead(root: string, name: string, steps: number, stepS
     experiment: path.join(dir, 'exp.yaml'),
     cwd: dir,
     env: { ...process.env, PYTHONPATH: FIXTURE_SITE, XDG_CACHE_HOME: path.join(dir, 'cache'), HARNESS_PYTHON: 'python3', FIXTURE_STEP_SECONDS: String(stepSeconds) },
-    variant: 'baseline',
+    selector: { variant: 'baseline' }, until: 'train',
     store: path.join(dir, 'runs'),
     model: path.join(dir, 'model'),
     vae: path.join(dir, 'vae'),

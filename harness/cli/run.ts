@@ -1,12 +1,18 @@
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliContext } from '../cli.ts';
-import { ExitCode } from '../errors.ts';
+import { ExitCode, UsageError } from '../errors.ts';
+import type { RunSelector } from '../pipeline/resolve.ts';
 import type { ProgressSnapshot, TrainReporter } from '../train/progress.ts';
 import { datasetOption, jsonOption, storeOption } from './common.ts';
 import { emit, type Io } from './io.ts';
 
 interface RunFlags {
-  variant: string;
+  variant?: string;
+  index?: number;
+  paramsJsonFile?: string;
+  until?: 'train' | 'sample' | 'score';
+  device?: 'cuda' | 'cpu';
+  batchSize?: number;
   json?: boolean;
   store?: string;
   dataset?: string;
@@ -21,12 +27,33 @@ interface RunFlags {
   finalReload?: boolean;
 }
 
+function wholeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
+  return n;
+}
+
+function selectorOf(opts: RunFlags): RunSelector {
+  const given = [opts.variant !== undefined, opts.index !== undefined, opts.paramsJsonFile !== undefined].filter(Boolean).length;
+  if (given !== 1) {
+    throw new UsageError('name exactly one run: --variant NAME, --index N or --params-json-file FILE', 'see `harness plan <experiment>` for the runs and their order');
+  }
+  if (opts.variant !== undefined) return { variant: opts.variant };
+  if (opts.index !== undefined) return { index: opts.index };
+  return { paramsFile: opts.paramsJsonFile! };
+}
+
 export function defineRun(program: Command, ctx: CliContext): void {
   const command = program
     .command('run')
-    .description('train one run of an experiment through the real diffusers script (resumes an interrupted run)')
+    .description('one run end to end: train through the real diffusers script, sample, score (resumes an interrupted run)')
     .argument('<experiment>', 'experiment YAML, e.g. experiments/tok-boy.yaml')
-    .requiredOption('--variant <name>', 'which run: baseline, a name under variants:, or a grid-… name from `harness plan`')
+    .option('--variant <name>', 'which run: baseline, a name under variants:, or a grid-… name from `harness plan`')
+    .option('--index <n>', 'which run, by its position in `harness plan` (a SLURM array task passes $SLURM_ARRAY_TASK_ID)', wholeNumber)
+    .option('--params-json-file <file>', 'the baseline plus these settings (a W&B sweep agent passes ${args_json_file}); {"variant": …} names a run')
+    .addOption(new Option('--until <stage>', 'stop after this stage').choices(['train', 'sample', 'score']).default('score'))
+    .addOption(new Option('--device <device>', 'where the sampler runs').choices(['cuda', 'cpu']))
+    .option('--batch-size <n>', 'images per sampler batch (default 1, for a 16 GB card at 1024²)', wholeNumber)
     .option('--model <dir>', 'local folder of the base model (instead of the pinned snapshot in the HF cache)')
     .option('--vae <dir>', 'local folder of the VAE (instead of the pinned snapshot)')
     .option('--script <file>', 'a local copy of the diffusers training script (its sha256 is recorded; a mismatch with the pin is a warning and changes the run id)')
@@ -39,6 +66,9 @@ export function defineRun(program: Command, ctx: CliContext): void {
     .addHelpText(
       'after',
       `
+Exactly one of --variant, --index and --params-json-file names the run. Under a W&B sweep agent
+(WANDB_RUN_ID and WANDB_SWEEP_ID set), the W&B run takes the agent's name and joins its sweep.
+
 Everything is decided before the trainer starts: the run folder gets spec.json, command.json, env.json and
 status.json, then \`python python/train.py <run>/spec.json\` runs the unmodified script in its own process
 group. Metrics (loss, lr, VRAM per optimizer step) stream into events.jsonl; stdout/stderr into train.log.
@@ -53,7 +83,9 @@ Examples:
   harness setup experiments/tok-boy.yaml && harness run experiments/tok-boy.yaml --variant baseline
   harness run experiments/tok-boy.yaml --variant lr-low --store /content/drive/MyDrive/runs
   harness run experiments/tok-boy.yaml --variant baseline --set max_train_steps=50 --set checkpointing_steps=25
-  harness run experiments/tok-boy.yaml --variant baseline --model ~/sdxl-base --vae ~/sdxl-vae-fp16-fix`,
+  harness run experiments/tok-boy.yaml --variant baseline --model ~/sdxl-base --vae ~/sdxl-vae-fp16-fix
+  harness run experiments/tok-boy.yaml --index "$SLURM_ARRAY_TASK_ID" --store /shared/runs
+  harness run experiments/tok-boy.yaml --params-json-file params.json --until train`,
     );
   storeOption(datasetOption(jsonOption(command))).action(async (experiment: string, opts: RunFlags) => {
     const { run } = await import('../commands/run.ts');
@@ -72,7 +104,14 @@ Examples:
         experiment,
         cwd: ctx.io.cwd,
         env: ctx.io.env,
-        variant: opts.variant,
+        selector: selectorOf(opts),
+        ...(opts.until ? { until: opts.until } : {}),
+        ...(opts.device ? { device: opts.device } : {}),
+        ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
+        onSampleProgress: (progress) => {
+          if (progress.type === 'set-start') reporter.phase(`sampling ${progress.setId} (${progress.weights}): ${progress.todo} of ${progress.total} images to render`);
+          if (progress.type === 'redo') reporter.warn(`${progress.file}: ${progress.why}; rendering it again`);
+        },
         ...(opts.store ? { store: opts.store } : {}),
         ...(opts.dataset ? { dataset: opts.dataset } : {}),
         ...(opts.model ? { model: opts.model } : {}),
@@ -115,10 +154,15 @@ Examples:
       if (r.outcome === 'failed' && r.logTail?.length) {
         lines.push(io.style.dim('  last lines of train.log:'), ...r.logTail.slice(-12).map((l) => io.style.dim(`    ${l}`)));
       }
+      for (const set of r.samples) lines.push(`  samples ${set.kind} ${set.setId}: ${set.images} images`);
+      if (r.identity !== null) lines.push(`  identity (final weights): ${r.identity.toFixed(3)}`);
+      if (r.state === 'done') lines.push(`  ${io.style.green('done')}: trained, sampled and scored`);
+      else if (r.state !== 'failed') lines.push(`  stopped after: ${r.state}`);
+      if (r.tracking && r.tracking.mode !== 'disabled') lines.push(`  W&B: ${r.tracking.mode}${r.tracking.error ? ` (pending: ${r.tracking.error})` : ''}`);
       lines.push(`  run folder: ${r.runDir}`);
       return lines.join('\n');
     });
-    if (result.outcome === 'failed') ctx.setExitCode(result.reason === 'interrupted' ? ExitCode.interrupted : ExitCode.failed);
+    if (result.outcome === 'failed' || result.state === 'failed') ctx.setExitCode(result.reason === 'interrupted' ? ExitCode.interrupted : ExitCode.failed);
   });
 }
 

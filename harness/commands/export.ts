@@ -52,6 +52,7 @@ export interface SlurmExportOptions extends ContextOptions {
   out?: string;
   submit?: boolean;
   harnessCommand?: string[];
+  runArgs?: string;
 }
 
 export async function exportSlurm(options: SlurmExportOptions) {
@@ -63,7 +64,7 @@ export async function exportSlurm(options: SlurmExportOptions) {
     gpusPerTask: options.gpusPerTask,
     // this checkout's entry point, by absolute path: tasks need not start in the checkout
     harnessCommand: options.harnessCommand ?? ['node', fileURLToPath(new URL('../../bin/harness.js', import.meta.url))],
-    ...pick(options, ['partition', 'maxParallel', 'time', 'cpusPerTask', 'mem', 'account']),
+    ...pick(options, ['partition', 'maxParallel', 'time', 'cpusPerTask', 'mem', 'account', 'runArgs']),
   });
   const out = path.resolve(options.cwd, options.out ?? `${context.experiment.name}.sbatch`);
   await writeFile(out, script, { mode: 0o755 });

@@ -1,12 +1,11 @@
 // Runs python/caption.py: one JSON spec file in, JSON lines out. Python loads BLIP and captions what the
 // spec lists; every choice (model, revision, generation settings, dtypes, files) is made here.
-// TODO(runner): move the execa call behind harness/runner/ once that module exists (one home for execa).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import { RunFailedError, UsageError } from '../errors.ts';
+import { runLineChild } from '../runner/lines.ts';
 import { BLIP_GENERATION } from './caption-plan.ts';
 
 export const CAPTION_PROTOCOL_VERSION = 1;
@@ -83,36 +82,34 @@ export async function runCaptioner(options: CaptionerOptions): Promise<Captioner
 }
 
 async function talk(python: string, script: string, specFile: string, options: CaptionerOptions): Promise<CaptionerResult> {
-  const child = execa(python, [script, specFile], { cwd: options.cwd, env: options.env, extendEnv: false, reject: false, stdin: 'ignore' });
   const captions: CaptionerResult['captions'] = new Map();
   const total = options.spec.images.length;
   let start: StartEvent | undefined;
   let failure: Extract<CaptionerEvent, { type: 'error' }> | undefined;
   let ended = false;
   const stray: string[] = [];
-  try {
-    for await (const line of child.iterable({ from: 'stdout' })) {
-      const event = parseEvent(String(line));
+  // Not its own process group: Ctrl-C at the terminal reaches the captioner directly.
+  const result = await runLineChild({
+    command: { file: python, args: [script, specFile], cwd: options.cwd, env: {} },
+    baseEnv: options.env,
+    ownGroup: false,
+    stderr: 'capture',
+    onLine: (line) => {
+      const event = parseEvent(line);
       if (!event) {
-        if (String(line).trim()) stray.push(String(line));
-        continue;
-      }
-      if (event.type === 'start') start = event;
+        if (line.trim()) stray.push(line);
+      } else if (event.type === 'start') start = event;
       else if (event.type === 'caption' && start) {
         captions.set(event.name, { text: event.text, device: start.device, dtype: start.dtype });
         options.onCaption?.(event.name, event.text, captions.size, total);
       } else if (event.type === 'error') failure = event;
       else if (event.type === 'end') ended = true;
-    }
-  } catch {
-    // the stream ends with the process; its exit status below says what happened
-  }
-  const result = await child;
-  const spawnCode = (result as { code?: string }).code;
-  if (result.failed && (spawnCode === 'ENOENT' || /ENOENT/.test(result.message ?? ''))) {
+    },
+  });
+  if (result.notFound) {
     throw new UsageError(`Python not found: "${python}"`, `install Python 3.10+ and ${installHint(python).replace(/^install /, '')}`);
   }
-  const tail = tailOf(String(result.stderr ?? ''), stray);
+  const tail = tailOf(result.stderr, stray);
   if (failure?.kind === 'missing_package') {
     throw new UsageError(`Python package missing for captioning in ${python}: ${failure.package ?? failure.message}`, installHint(python));
   }

@@ -5,6 +5,7 @@
 import { lstat, readFile, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { Problem } from '../errors.ts';
+import { describeDecodeError } from '../image/index.ts';
 import { checkFileName, parseMetadata } from './metadata.ts';
 import {
   DEFAULT_CAPTION_PREFIX,
@@ -17,7 +18,7 @@ import {
   instancePromptFromPrefix,
   isHidden,
 } from './files.ts';
-import { decodeFailure, readImageInfo, type ImageInfo } from './pixels.ts';
+import { readImageInfo, type ImageInfo } from './pixels.ts';
 
 export const CHECK_SCHEMA_VERSION = 1;
 
@@ -142,7 +143,7 @@ export async function checkDataset(dir: string, options: CheckOptions = {}): Pro
     try {
       info = await readImageInfo(file);
     } catch (error) {
-      problem('not-decodable', name, decodeFailure(error));
+      problem('not-decodable', name, describeDecodeError(error));
       images.push({ name, info: null, prompt: null, line: null });
       continue;
     }

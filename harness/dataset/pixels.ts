@@ -1,41 +1,20 @@
-// The dataset's one door to sharp (image decoding and resizing). When harness/image/ lands, this file
-// becomes a thin call into it; nothing else under dataset/ imports sharp.
+// What the dataset needs of an image: its stored form with a fingerprint of its pixels, the upright
+// square crop, and the rendered training PNG. The pixel work itself is harness/image/'s.
 import { createHash } from 'node:crypto';
-import sharp from 'sharp';
+import { cropToPng, inspectImage, type ImageMeta } from '../image/index.ts';
 
-export interface ImageInfo {
-  /** sharp's name for the container: png, jpeg, webp, heif, … */
-  format: string;
-  /** as stored, before any EXIF rotation */
-  width: number;
-  height: number;
-  /** EXIF orientation 1-8; 1 or undefined means upright */
-  orientation: number | undefined;
-  channels: number;
-  depth: string;
-  hasAlpha: boolean;
+export interface ImageInfo extends ImageMeta {
   /** sha256 over the decoded pixels (with their shape): equal for the same picture in any encoding */
   pixelSha256: string;
 }
 
 export async function readImageInfo(file: string): Promise<ImageInfo> {
-  const image = sharp(file, { failOn: 'error' });
-  const meta = await image.metadata();
-  const { data, info } = await image.raw().toBuffer({ resolveWithObject: true });
+  const { meta, pixels } = await inspectImage(file);
   const pixelSha256 = createHash('sha256')
-    .update(`${info.width}x${info.height}x${info.channels}\n`)
-    .update(data)
+    .update(`${pixels.width}x${pixels.height}x${pixels.channels}\n`)
+    .update(pixels.data)
     .digest('hex');
-  return {
-    format: meta.format ?? 'unknown',
-    width: meta.width ?? info.width,
-    height: meta.height ?? info.height,
-    orientation: meta.orientation,
-    channels: meta.channels ?? info.channels,
-    depth: meta.depth ?? 'unknown',
-    hasAlpha: meta.hasAlpha ?? false,
-    pixelSha256,
-  };
+  return { ...meta, pixelSha256 };
 }
 
 export interface SquareCrop {
@@ -57,27 +36,10 @@ export function centreCrop(width: number, height: number): SquareCrop {
 }
 
 /**
- * EXIF-rotates, crops the square box, resizes it with lanczos3 and writes an 8-bit sRGB PNG without
- * metadata, in memory (the caller writes it atomically). Transparency is flattened on white (the trainer's convert("RGB") would keep whatever colour
- * hides under transparent pixels).
+ * The training PNG, in memory (the caller writes it atomically): EXIF-rotated, the square cut, resized,
+ * 8-bit sRGB without metadata. `flatten` puts transparency on white (the trainer's convert("RGB") would keep
+ * whatever colour hides under transparent pixels).
  */
 export async function renderSquarePng(source: string, crop: SquareCrop, size: number, flatten: boolean): Promise<Buffer> {
-  let pipeline = sharp(source, { failOn: 'error' })
-    .rotate()
-    .extract({ left: crop.left, top: crop.top, width: crop.side, height: crop.side })
-    .resize(size, size, { kernel: 'lanczos3', fit: 'fill' });
-  if (flatten) pipeline = pipeline.flatten({ background: '#ffffff' });
-  return pipeline.toColourspace('srgb').png({ compressionLevel: 9 }).toBuffer();
-}
-
-/** One line for a decode failure: sharp's messages are long and name the buffer, not the file. */
-export function decodeFailure(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  if (/unsupported image format/i.test(message)) return 'not an image sharp can decode (unsupported or corrupt file)';
-  if (/heif|heic|hevc/i.test(message)) return `HEIC/HEVC decoding is not in this sharp build (${firstLine(message)}); convert it to JPEG or PNG first`;
-  return firstLine(message);
-}
-
-function firstLine(text: string): string {
-  return text.split('\n')[0]!.trim();
+  return cropToPng(source, { left: crop.left, top: crop.top, width: crop.side, height: crop.side }, { width: size, height: size }, flatten);
 }

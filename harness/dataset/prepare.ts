@@ -3,10 +3,11 @@
 import { mkdir, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.ts';
+import { describeDecodeError } from '../image/index.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../store/atomic.ts';
 import { sha256, sha256File } from '../util/hash.ts';
 import { DEFAULT_IMAGE_SIZE, IMAGE_FILE, PREPARE_MANIFEST_FILE, compareNames, isHidden } from './files.ts';
-import { centreCrop, decodeFailure, readImageInfo, renderSquarePng, uprightSize, type SquareCrop } from './pixels.ts';
+import { centreCrop, readImageInfo, renderSquarePng, uprightSize, type SquareCrop } from './pixels.ts';
 
 export type CropMode = 'center' | 'face';
 export const CROP_MODES: CropMode[] = ['center', 'face'];
@@ -108,7 +109,7 @@ export async function prepareDataset(src: string, dst: string, options: PrepareO
         flattenedAlpha: info.hasAlpha,
       });
     } catch (error) {
-      files.push({ source: name, status: 'failed', reason: decodeFailure(error) });
+      files.push({ source: name, status: 'failed', reason: describeDecodeError(error) });
     }
   }
   const manifest = path.join(absDst, PREPARE_MANIFEST_FILE);

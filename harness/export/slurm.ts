@@ -18,6 +18,8 @@ export interface SlurmOptions {
   /** the harness command to run: ['npx', 'harness'] by default */
   harnessCommand?: string[];
   extraEnv?: Record<string, string>;
+  /** appended verbatim to each task's `harness run` (e.g. "--python /opt/venv/bin/python") */
+  runArgs?: string;
 }
 
 export function slurmScript(plan: Plan, options: SlurmOptions): string {
@@ -50,7 +52,7 @@ export function slurmScript(plan: Plan, options: SlurmOptions): string {
     `export HARNESS_STORE=${quote(options.storeRoot)}`,
     ...Object.entries(options.extraEnv ?? {}).map(([k, v]) => `export ${k}=${quote(v)}`),
     '# exec: the harness itself receives SLURM\'s signals and stops its trainer cleanly',
-    `exec ${harness} run ${quote(options.experimentPath)} --index "$SLURM_ARRAY_TASK_ID"`,
+    `exec ${harness} run ${quote(options.experimentPath)} --index "$SLURM_ARRAY_TASK_ID"${options.runArgs ? ` ${options.runArgs}` : ''}`,
     '',
   ];
   return lines.join('\n');

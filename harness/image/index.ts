@@ -1,5 +1,12 @@
-// The one home of sharp: decode, resize, crop and encode images. Other modules call these functions.
+// The one home of the image libraries (sharp, pngjs): decode, resize, crop, compose and encode images.
+// Other modules import this file; the files next to it hold the larger jobs.
 import sharp, { type Sharp } from 'sharp';
+import type { Box } from './render.ts';
+
+export { composePng, type Layer } from './compose.ts';
+export { describeDecodeError, inspectImage, type ImageMeta, type StoredPixels } from './inspect.ts';
+export { decodedPngSize } from './png.ts';
+export { cropToPng, thumbnailPng, type Box, type Colour } from './render.ts';
 
 /** Interleaved 8-bit RGB pixels, row-major. */
 export interface RawImage {
@@ -50,7 +57,7 @@ export async function resizeImage(image: RawImage, width: number, height: number
   return toRaw(fromRaw(image).resize({ width, height, fit: 'fill' }));
 }
 
-export async function cropImage(image: RawImage, box: { left: number; top: number; width: number; height: number }): Promise<RawImage> {
+export async function cropImage(image: RawImage, box: Box): Promise<RawImage> {
   return toRaw(fromRaw(image).extract(box));
 }
 

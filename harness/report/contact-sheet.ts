@@ -1,18 +1,17 @@
-// Contact sheets as PNG: a grid of thumbnails with SVG-text labels, composed by sharp.
-// sharp lives here until harness/image/ (the project's one sharp module) exists; then this file calls it.
+// Contact sheets as PNG: a grid of thumbnails with SVG-text labels, composed by harness/image/.
 // Fonts differ between machines, so labels sit in their own bands and never overlap a thumbnail:
 // the pixel grid (where each thumbnail lands) depends only on the geometry below.
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import sharp, { type OverlayOptions } from 'sharp';
+import { composePng, thumbnailPng, type Colour, type Layer } from '../image/index.ts';
 
 export const CELL = 192;
 export const GAP = 4;
 export const LABEL_WIDTH = 220;
 export const HEADER_HEIGHT = 40;
-const BACKGROUND = { r: 255, g: 255, b: 255, alpha: 1 };
-const MISSING = { r: 221, g: 221, b: 221 };
+const BACKGROUND: Colour = { r: 255, g: 255, b: 255, alpha: 1 };
+const MISSING: Colour = { r: 221, g: 221, b: 221 };
 
 export interface SheetRow {
   label: string;
@@ -73,7 +72,7 @@ export class ThumbnailCache {
     }
     let thumb: Buffer;
     try {
-      thumb = await sharp(file).resize(size, size, { fit: 'contain', background: BACKGROUND }).flatten({ background: BACKGROUND }).png({ compressionLevel: 6 }).toBuffer();
+      thumb = await thumbnailPng(file, size, BACKGROUND);
     } catch {
       return null; // unreadable or missing image: drawn as a grey cell
     }
@@ -100,23 +99,16 @@ export class ThumbnailCache {
 export async function contactSheet(input: SheetInput, cache: ThumbnailCache): Promise<Buffer> {
   const columns = input.columns.length;
   const geometry = sheetGeometry(input.rows.length, columns, input.cell ?? CELL);
-  const composites: OverlayOptions[] = [{ input: Buffer.from(labelsSvg(input, geometry)), left: 0, top: 0 }];
+  const layers: Layer[] = [{ svg: labelsSvg(input, geometry), left: 0, top: 0 }];
   for (const [r, row] of input.rows.entries()) {
     for (let c = 0; c < columns; c++) {
       const { left, top } = geometry.origin(r, c);
       const source = row.cells[c];
       const thumb = source ? await cache.get(source.file, geometry.cell, source.sha256) : null;
-      composites.push(
-        thumb
-          ? { input: thumb, left, top }
-          : { input: { create: { width: geometry.cell, height: geometry.cell, channels: 3, background: MISSING } }, left, top },
-      );
+      layers.push(thumb ? { image: thumb, left, top } : { fill: MISSING, width: geometry.cell, height: geometry.cell, left, top });
     }
   }
-  return sharp({ create: { width: geometry.width, height: geometry.height, channels: 3, background: BACKGROUND } })
-    .composite(composites)
-    .png({ compressionLevel: 6 })
-    .toBuffer();
+  return composePng({ width: geometry.width, height: geometry.height, background: BACKGROUND }, layers);
 }
 
 function labelsSvg(input: SheetInput, g: Geometry): string {

@@ -52,19 +52,18 @@ export function startGroup(command: CommandSpec, logFd: number, baseEnv: NodeJS.
     (error: Error) => ({ exitCode: null, signal: null, spawnError: error.message }),
   );
   const pid = subprocess.pid ?? -1;
-  return {
-    pid,
-    signalGroup(signal) {
-      if (pid <= 0) return false;
-      try {
-        process.kill(-pid, signal);
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    exited,
-  };
+  return { pid, signalGroup: (signal) => signalGroup(pid, signal), exited };
+}
+
+/** Signals the whole process group led by `pid`; false when the group is already gone. */
+export function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
+  if (pid <= 0) return false;
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** True while any process of the group started by `startGroup` is alive. */

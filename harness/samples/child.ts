@@ -1,9 +1,9 @@
-// Runs one sampler process: its own process group (signals go to the whole group), events from stdout
-// appended to the set's events.jsonl, everything else to sample.log. Kept here rather than in
-// harness/runner/ because the runner had no generic child helper when this was written.
+// Runs one sampler process (through harness/runner/) in its own process group, so a stop reaches it and
+// anything it started: events from stdout are appended to the set's events.jsonl, everything else to
+// sample.log.
 import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
+import { runLineChild } from '../runner/lines.ts';
 import { appendJsonLine } from '../store/atomic.ts';
 import { parseSamplerLine, type SamplerEvent } from './protocol.ts';
 
@@ -36,61 +36,31 @@ export async function runSamplerProcess(options: SamplerProcessOptions): Promise
   const events: SamplerEvent[] = [];
   if (options.signal?.aborted) return { exitCode: null, signal: null, aborted: true, events };
 
-  const subprocess = execa(options.python, [options.script, options.jobFile], {
-    cwd: options.cwd,
-    env: { ...options.env, PYTHONUNBUFFERED: '1', HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1' },
-    extendEnv: false,
-    detached: true, // own process group: a signal reaches the sampler and anything it started
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: { file: options.logFile, append: true },
-    buffer: false,
-    reject: false,
-  });
-
-  let aborted = false;
-  let killTimer: NodeJS.Timeout | undefined;
-  const onAbort = () => {
-    aborted = true;
-    signalGroup(subprocess.pid, 'SIGTERM');
-    killTimer = setTimeout(() => signalGroup(subprocess.pid, 'SIGKILL'), options.killGraceMs ?? 10_000);
-    killTimer.unref();
-  };
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-
-  try {
-    for await (const line of subprocess.iterable({ from: 'stdout' })) {
+  const result = await runLineChild({
+    command: {
+      file: options.python,
+      args: [options.script, options.jobFile],
+      cwd: options.cwd ?? process.cwd(),
+      env: { PYTHONUNBUFFERED: '1', HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1' },
+    },
+    baseEnv: options.env,
+    ownGroup: true,
+    stderr: { appendTo: options.logFile },
+    signal: options.signal,
+    killGraceMs: options.killGraceMs,
+    onLine: async (line) => {
       const event = parseSamplerLine(line);
-      if (!event) {
-        await appendFile(options.logFile, `${line}\n`);
-        continue;
-      }
+      if (!event) return appendFile(options.logFile, `${line}\n`);
       events.push(event);
       await appendJsonLine(options.eventsFile, event);
       options.onEvent?.(event);
-    }
-  } catch {
-    // The stream ends with an error when the process could not start or was killed; the result says which.
-  }
-  const result = await subprocess;
-  options.signal?.removeEventListener('abort', onAbort);
-  if (killTimer) clearTimeout(killTimer);
-  if (aborted) signalGroup(subprocess.pid, 'SIGKILL'); // nothing the sampler started may outlive a stop
-  const spawnFailed = result.failed && result.exitCode === undefined && result.signal === undefined;
+    },
+  });
   return {
-    exitCode: result.exitCode ?? null,
-    signal: result.signal ?? null,
-    aborted,
-    ...(spawnFailed ? { spawnError: result.originalMessage || result.shortMessage } : {}),
+    exitCode: result.exitCode,
+    signal: result.signal,
+    aborted: result.aborted,
+    ...(result.spawnError !== null ? { spawnError: result.spawnError } : {}),
     events,
   };
-}
-
-function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (!pid) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // already gone
-  }
 }

@@ -2,7 +2,7 @@
 // the image this set asked for. Anything else is removed and rendered again.
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { PNG } from 'pngjs';
+import { decodedPngSize } from '../image/index.ts';
 import { sha256 } from '../util/hash.ts';
 import type { SamplerJobSpec, SampleSidecar } from './protocol.ts';
 import type { SampleImage } from './types.ts';
@@ -48,9 +48,9 @@ async function checkImage(
   const digest = sha256(bytes);
   if (sidecar.sha256 !== digest) return `sha256 ${digest.slice(0, 12)} does not match the sidecar's ${String(sidecar.sha256).slice(0, 12)}`;
   if (vouched && vouched.sha256 === digest && vouched.width === job.width && vouched.height === job.height) return vouched;
-  let png: PNG;
+  let png: { width: number; height: number };
   try {
-    png = PNG.sync.read(bytes);
+    png = decodedPngSize(bytes);
   } catch (error) {
     return `does not decode as PNG: ${(error as Error).message}`;
   }

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { decodeImage } from '../image/index.ts';
 import { sha256 } from '../util/hash.ts';
 import { bodyFeatures, faceFeatures, mainFace, type ImageFeatures } from './features.ts';
+import { detectBody } from './body.ts';
 import { hairDescriptor } from './hair.ts';
 import { loadHuman } from './models.ts';
 
@@ -44,8 +45,10 @@ async function extractFromBytes(bytes: Uint8Array, hash: string, lap: (stage: ke
   const human = await loadHuman();
   const tensor = human.tf.tensor3d(image.data, [image.height, image.width, 3], 'int32');
   let result;
+  let body;
   try {
     result = await human.detect(tensor);
+    body = await detectBody(human, tensor as unknown as { shape: number[] });
   } finally {
     tensor.dispose();
   }
@@ -57,7 +60,7 @@ async function extractFromBytes(bytes: Uint8Array, hash: string, lap: (stage: ke
     width: image.width,
     height: image.height,
     face: face ? faceFeatures(face, { descriptor: hairDescriptor(image, face.mesh) }) : null,
-    body: bodyFeatures(result.body[0]),
+    body: bodyFeatures(body),
   };
   lap('hair');
   return features;

@@ -17,7 +17,8 @@ import { MARKERS, type ImageScore, type Marker, type ScoreReport } from './types
 
 export const SCORE_SCHEMA_VERSION = 1;
 /** Bump the suffix whenever features or their gates change: it keys the cache and goes in every report. */
-export const SCORER_VERSION = `human-${humanVersion()}+features-1`;
+// features-2: body keypoints without Human's cross-image smoothing (harness/scoring/body.ts)
+export const SCORER_VERSION = `human-${humanVersion()}+features-2`;
 
 export interface ExtractorOptions {
   /** worker threads; default one per core */

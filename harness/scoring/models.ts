@@ -82,6 +82,7 @@ export function humanConfig(modelDir: string, wasmDir: string): Record<string, u
       antispoof: { enabled: false },
       liveness: { enabled: false },
     },
+    // loaded by Human, then run by body.ts (loadHuman turns Human's own body step off: it smooths keypoints across images)
     body: { enabled: true, modelPath: 'movenet-lightning.json', maxDetected: 1, minConfidence: 0.1, skipFrames: 0, skipTime: 0 },
     hand: { enabled: false },
     object: { enabled: false },
@@ -138,6 +139,7 @@ export function loadHuman(): Promise<HumanInstance> {
     const human = new lib.Human(humanConfig(path.join(humanDir, 'models'), wasmDir));
     human.tf.io.registerLoadRouter(fileRouter);
     await human.load();
+    (human.config as { body: { enabled: boolean } }).body.enabled = false;
     return human;
   })();
   return loaded;

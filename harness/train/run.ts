@@ -8,6 +8,7 @@ import { UsageError } from '../errors.ts';
 import type { RunSpec } from '../plan/planner.ts';
 import { accelerateConfigYaml, trainCommand, trainEnv, type Launcher } from '../runner/command.ts';
 import { groupAlive, runCapture, startGroup, type ExitInfo } from '../runner/process.ts';
+import { GroupStopper } from '../runner/stopper.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../store/atomic.ts';
 import { runLayout, SCHEMA_VERSION, type RunLayout } from '../store/layout.ts';
 import { tryLock } from '../store/lock.ts';
@@ -244,7 +245,7 @@ async function attempt(a: AttemptArgs): Promise<TrainResult> {
   const total = run.steps?.maxTrainSteps ?? (typeof run.settings.max_train_steps === 'number' ? run.settings.max_train_steps : null);
   let exit: ExitInfo | undefined;
   const exited = child.exited.then((info) => (exit = info));
-  const stopper = new GroupStopper(child, options.killGraceMs);
+  const stopper = new GroupStopper<'interrupt' | 'nan' | 'leftover'>(child, options.killGraceMs);
   const onAbort = () => stopper.stop('SIGINT', 'interrupt');
   signal?.addEventListener('abort', onAbort, { once: true });
   let lastStep = -1;
@@ -325,47 +326,6 @@ async function attempt(a: AttemptArgs): Promise<TrainResult> {
   });
   await writeJsonAtomic(layout.trainResult, result);
   return result;
-}
-
-/** SIGINT/SIGTERM to the whole group, escalating to SIGKILL if it does not go. */
-class GroupStopper {
-  cause: 'interrupt' | 'nan' | 'leftover' | undefined;
-  sentKill = false;
-  private timers: NodeJS.Timeout[] = [];
-  private stopping: Promise<void> | undefined;
-
-  constructor(
-    private readonly child: { pid: number; signalGroup(signal: NodeJS.Signals): boolean; exited: Promise<unknown> },
-    private readonly graceMs: number,
-  ) {}
-
-  stop(first: NodeJS.Signals, cause: 'interrupt' | 'nan' | 'leftover'): Promise<void> {
-    if (this.stopping) return this.stopping;
-    this.cause = cause;
-    this.child.signalGroup(first);
-    this.stopping = new Promise<void>((resolve) => {
-      const escalate = (signal: NodeJS.Signals, after: number, next?: () => void) =>
-        this.timers.push(
-          setTimeout(() => {
-            if (!groupAlive(this.child.pid)) return resolve();
-            if (signal === 'SIGKILL') this.sentKill = true;
-            this.child.signalGroup(signal);
-            if (next) next();
-            else resolve();
-          }, after),
-        );
-      if (first === 'SIGINT') escalate('SIGTERM', this.graceMs, () => escalate('SIGKILL', this.graceMs));
-      else escalate('SIGKILL', this.graceMs);
-      void this.child.exited.then(() => {
-        if (!groupAlive(this.child.pid)) resolve();
-      });
-    });
-    return this.stopping;
-  }
-
-  dispose(): void {
-    for (const timer of this.timers) clearTimeout(timer);
-  }
 }
 
 function emptyResult(run: RunSpec, layout: RunLayout): TrainResult {

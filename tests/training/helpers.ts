@@ -100,7 +100,7 @@ export async function workspace(baseline: Record<string, string | number | boole
 
 /** `harness run` with the fixture trainer standing in for the diffusers script. */
 export function runArgs(ws: Workspace, variant = 'baseline', extra: string[] = []): string[] {
-  return ['run', ws.experiment, '--variant', variant, '--store', ws.store, '--model', ws.model, '--vae', ws.vae, '--script', FIXTURE_SCRIPT, '--no-preflight', '--json', ...extra];
+  return ['run', ws.experiment, '--variant', variant, '--store', ws.store, '--model', ws.model, '--vae', ws.vae, '--script', FIXTURE_SCRIPT, '--no-preflight', '--until', 'train', '--json', ...extra];
 }
 
 export async function runFixture(ws: Workspace, env: Record<string, string> = {}, variant = 'baseline', extra: string[] = []): Promise<CliResult & { json: any }> {

@@ -58,7 +58,7 @@ describe('harness setup', () => {
     expect(second.stdout).toMatch(/missing Python packages: .*diffusers/);
     expect(second.stdout).toContain('fix: pip install -r python/requirements-p100.txt');
 
-    const run = await harness(['run', ws.experiment, '--variant', 'baseline', '--store', ws.store, '--model', ws.model, '--vae', ws.vae, '--no-preflight', '--json'], { cwd: ws.root, env });
+    const run = await harness(['run', ws.experiment, '--variant', 'baseline', '--store', ws.store, '--model', ws.model, '--vae', ws.vae, '--no-preflight', '--until', 'train', '--json'], { cwd: ws.root, env });
     expect(run.exitCode, run.stderr).toBe(0);
     const spec = JSON.parse(await readFile(path.join(JSON.parse(run.stdout).runDir, 'spec.json'), 'utf8'));
     expect(spec.trainer).toMatchObject({ script: result.script.path, scriptSha256: sha256(body), scriptPinned: true });

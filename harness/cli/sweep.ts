@@ -1,0 +1,190 @@
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { CliContext } from '../cli.ts';
+import { ExitCode } from '../errors.ts';
+import type { SweepReporter, SweepResult } from '../sweep/sweep.ts';
+import { datasetOption, jsonOption, storeOption } from './common.ts';
+import { emit, type Io } from './io.ts';
+import { duration, progressReporter } from './run.ts';
+import { table } from './table.ts';
+
+interface SweepFlags {
+  only?: string;
+  maxRuns?: number;
+  failFast?: boolean;
+  report?: boolean;
+  out?: string;
+  check?: boolean;
+  unpinned?: boolean;
+  gpus?: string;
+  json?: boolean;
+  store?: string;
+  dataset?: string;
+  script?: string;
+  python?: string;
+  launcher?: 'python' | 'accelerate';
+  numProcesses?: number;
+  preflight?: boolean;
+  finalReload?: boolean;
+  model?: string;
+  vae?: string;
+  device?: 'cuda' | 'cpu';
+  batchSize?: number;
+}
+
+function wholeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
+  return n;
+}
+
+export function defineSweep(program: Command, ctx: CliContext): void {
+  const command = program
+    .command('sweep')
+    .description('run the whole experiment: train → sample → score → mirror → report for every planned run, resumable')
+    .argument('<experiment>', 'experiment YAML, e.g. experiments/tok-boy.yaml')
+    .option('--only <names>', 'only these runs (comma-separated variant names, e.g. baseline,lr-low)')
+    .option('--max-runs <n>', 'at most n runs (in plan order)', wholeNumber)
+    .option('--fail-fast', 'start no further run once one fails (default: record the failure and go on)')
+    .option('--no-report', 'do not write reports/<experiment>/ at the end')
+    .option('--out <dir>', 'where the report goes (default: reports/<experiment>)')
+    .option('--check', 'run the regression check against the goldens at the end (exit 1 on a regression)')
+    .option('--unpinned', 'train even though the base model or VAE is not pinned to a commit')
+    .option('--gpus <ids>', 'one worker per GPU, e.g. 0,1 (each worker\'s children see only its GPU)')
+    .option('--script <file>', 'a local copy of the diffusers training script instead of the cached pinned one')
+    .option('--python <exe>', 'the Python that has torch/diffusers (default: $HARNESS_PYTHON or python3)')
+    .addOption(new Option('--launcher <name>', 'python: one process; accelerate: `accelerate launch`').choices(['python', 'accelerate']).default('python'))
+    .option('--num-processes <n>', 'processes for --launcher accelerate', wholeNumber)
+    .option('--no-preflight', 'skip the Python/GPU checks (stand-in trainers, tests)')
+    .option('--final-reload', "let the script do its full-pipeline reload after saving (skipped by default)")
+    .option('--model <dir>', 'local folder of the base model (instead of the pinned snapshot)')
+    .option('--vae <dir>', 'local folder of the VAE (instead of the pinned snapshot)')
+    .addOption(new Option('--device <device>', 'where the sampler runs').choices(['cuda', 'cpu']))
+    .option('--batch-size <n>', 'images per sampler batch', wholeNumber)
+    .addHelpText(
+      'after',
+      `
+Finished runs (same id) are skipped; an interrupted run resumes where it stopped (training from its last
+complete checkpoint, sampling from its last image, scoring from its cache). Scoring, W&B uploads and the
+report of one run overlap the training of the next, so the GPU waits only for what needs it.
+
+Several sweeps may share one store (one per GPU, or --gpus 0,1): run locks make sure no run is done twice.
+Ctrl-C (or SIGTERM) once stops cleanly: the trainer is stopped, the run marked interrupted, locks released;
+twice forces.
+
+Exit codes: 0 all runs done, 1 some runs failed (or --check found a regression), 2 usage or config error,
+130 interrupted.
+
+Examples:
+  harness sweep experiments/tok-boy.yaml --only baseline          # a short first try
+  harness sweep experiments/tok-boy.yaml --store /content/drive/MyDrive/harness/runs
+  harness sweep experiments/tok-boy.yaml --gpus 0,1 --check`,
+    );
+  storeOption(datasetOption(jsonOption(command))).action(async (experiment: string, opts: SweepFlags) => {
+    const { sweep } = await import('../commands/sweep.ts');
+    const view = sweepView(ctx.io);
+    const controller = new AbortController();
+    let signals = 0;
+    const onSignal = (name: string) => {
+      signals += 1;
+      if (signals === 1) {
+        view.reporter.line(`${name}: stopping cleanly (the run in progress is marked interrupted); press Ctrl-C again to force`);
+        controller.abort();
+      } else {
+        ctx.io.stderr.write(`${name} again: forcing exit; trainers and samplers stop on their own when the harness is gone\n`);
+        process.exit(ExitCode.interrupted);
+      }
+    };
+    const onInt = () => onSignal('SIGINT');
+    const onTerm = () => onSignal('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+    let result: SweepResult;
+    try {
+      result = await sweep({
+        experiment,
+        cwd: ctx.io.cwd,
+        env: ctx.io.env,
+        reporter: view.reporter,
+        signal: controller.signal,
+        ...definedOnly({
+          store: opts.store,
+          dataset: opts.dataset,
+          only: opts.only?.split(',').map((s) => s.trim()).filter(Boolean),
+          maxRuns: opts.maxRuns,
+          failFast: opts.failFast,
+          report: opts.report,
+          reportOut: opts.out,
+          check: opts.check,
+          unpinned: opts.unpinned,
+          gpus: opts.gpus?.split(',').map((s) => s.trim()).filter(Boolean),
+          script: opts.script,
+          python: opts.python,
+          launcher: opts.launcher,
+          numProcesses: opts.numProcesses,
+          preflight: opts.preflight,
+          finalReload: opts.finalReload,
+          model: opts.model,
+          vae: opts.vae,
+          device: opts.device,
+          batchSize: opts.batchSize,
+        }),
+      });
+    } finally {
+      view.finish();
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+    }
+    emit(ctx.io, opts.json, result, renderSweep);
+    if (result.interrupted) ctx.setExitCode(ExitCode.interrupted);
+    else if (result.runs.some((r) => r.outcome === 'failed') || result.check?.verdict === 'regression') ctx.setExitCode(ExitCode.failed);
+  });
+}
+
+function definedOnly<T extends object>(object: T): Partial<T> {
+  return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Timestamped lines for every step of the sweep; training progress as a live line on a TTY. */
+function sweepView(io: Io): { reporter: SweepReporter; finish(): void } {
+  const progress = progressReporter(io);
+  const stamp = () => new Date().toISOString().slice(11, 19);
+  return {
+    reporter: {
+      line: (text) => progress.phase(`[${stamp()}] ${text}`),
+      train: () => progress,
+      sample: (_worker, p) => {
+        if (p.type === 'set-start' && p.todo > 0) progress.phase(`[${stamp()}] ${p.runId ?? 'control'}: sampling ${p.setId} (${p.todo}/${p.total} images to render)`);
+        if (p.type === 'waiting') progress.phase(`[${stamp()}] waiting for ${p.setId}, held by pid ${p.heldBy.pid}`);
+      },
+    },
+    finish: () => progress.finish(),
+  };
+}
+
+export function renderSweep(r: SweepResult, io: Io): string {
+  const paint = (outcome: string) => (outcome === 'done' ? io.style.green(outcome) : outcome === 'failed' || outcome === 'interrupted' ? io.style.red(outcome) : outcome);
+  const rows = r.runs.map((run) => [
+    run.id,
+    paint(run.outcome) + (run.reason ? ` (${run.reason})` : ''),
+    run.gpuSeconds + run.cpuSeconds > 0 ? duration(run.gpuSeconds + run.cpuSeconds) : '',
+    run.finalLoss === null ? '' : run.finalLoss.toPrecision(3),
+    run.peakVramMb === null ? '' : `${(run.peakVramMb / 1024).toFixed(1)} GB`,
+    run.identity === null ? '' : run.identity.toFixed(3),
+  ]);
+  const idle = r.gpu.idle.reduce((sum, i) => sum + i.seconds, 0);
+  const lines = [
+    '',
+    table(['run', 'status', 'time', 'loss', 'VRAM', 'identity'], rows),
+    '',
+    `wall ${duration(r.wallSeconds)} · GPU busy ${duration(r.gpu.busySeconds)} · GPU idle ${duration(idle)}` +
+      (r.gpu.idle.length ? ` (${r.gpu.idle.map((i) => `${i.why}: ${duration(i.seconds)}`).join('; ')})` : '') +
+      ` · after the last GPU stage ${duration(r.gpu.cpuTailSeconds)} (scoring, report)`,
+  ];
+  const elsewhere = r.runs.filter((run) => run.outcome === 'elsewhere');
+  if (elsewhere.length) lines.push(`${elsewhere.length} run(s) are in the hands of another process: ${elsewhere.map((e) => `${e.id} (${e.message})`).join(', ')}`);
+  if (r.failFastStopped) lines.push('--fail-fast stopped the sweep after a failure');
+  if (r.interrupted) lines.push('interrupted: run the same command again to resume');
+  if (r.report) lines.push(`report: ${r.report.path}`);
+  if (r.check) lines.push(`regression check: ${r.check.verdict} (${r.check.tier} tier) · ${r.check.report}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,73 @@
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readJsonLinesOf, runIds, runSweep, storeDigest, sweepWorkspace } from './helpers.ts';
+
+describe('harness sweep', () => {
+  it('runs a three-variant sweep to a report; running it again does nothing and says so', async () => {
+    const ws = await sweepWorkspace();
+    const first = await runSweep(ws);
+    expect(first.exitCode, first.stderr).toBe(0);
+    const ids = await runIds(ws.store);
+    expect(ids).toHaveLength(3);
+    const digest = (await storeDigest(ws.store)) as Record<string, any>;
+    for (const id of ids) {
+      expect(digest[id].state, id).toBe('done');
+      expect(digest[id].metricSteps).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+      const sets = Object.keys(digest[id].sets);
+      expect(sets.filter((s) => s.startsWith('final-'))).toHaveLength(1);
+      expect(Object.keys(digest[id].sets[sets[0]!])).toEqual(['portrait__s1.png', 'portrait__s2.png']);
+      const [scoreFile] = Object.keys(digest[id].scores);
+      expect(digest[id].scores[scoreFile!].images).toHaveLength(2);
+      expect(digest[id].scores[scoreFile!].summary.identity.n).toBeGreaterThan(0);
+    }
+    // the shared control set is rendered and scored once
+    const control = path.join(ws.store, 'sweep-exp', '_control');
+    expect((await stat(path.join(control, 'scores'))).isDirectory()).toBe(true);
+    // the final table and the report
+    expect(first.stdout).toMatch(/baseline-[0-9a-f]{8}\s+done/);
+    expect(first.stdout).toContain('GPU busy');
+    const report = await readFile(path.join(ws.root, 'reports', 'sweep-exp', 'report.md'), 'utf8');
+    for (const id of ids) expect(report).toContain(id);
+
+    const eventsBefore = await Promise.all(ids.map((id) => readFile(path.join(ws.store, 'sweep-exp', id, 'events.jsonl'), 'utf8')));
+    const again = await runSweep(ws, ['--json']);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stderr.match(/already done, skipped/g)).toHaveLength(3);
+    const result = JSON.parse(again.stdout);
+    expect(result.runs.map((r: { outcome: string }) => r.outcome)).toEqual(['already_done', 'already_done', 'already_done']);
+    const eventsAfter = await Promise.all(ids.map((id) => readFile(path.join(ws.store, 'sweep-exp', id, 'events.jsonl'), 'utf8')));
+    expect(eventsAfter).toEqual(eventsBefore);
+  });
+
+  it('records a failing variant and goes on; --fail-fast starts no further run', async () => {
+    const ws = await sweepWorkspace();
+    const failing = { FIXTURE_CRASH_AT: '3', FIXTURE_ONLY_IF: 'learning_rate=5e-05' };
+    const result = await runSweep(ws, ['--json', '--no-report'], failing);
+    expect(result.exitCode).toBe(1);
+    const outcomes = JSON.parse(result.stdout).runs.map((r: { variant: string; outcome: string; reason?: string }) => [r.variant, r.outcome, r.reason ?? null]);
+    expect(outcomes).toEqual([
+      ['baseline', 'done', null],
+      ['lr-low', 'failed', 'crashed'],
+      ['rank-8', 'done', null],
+    ]);
+
+    const fresh = await sweepWorkspace();
+    const fast = await runSweep(fresh, ['--json', '--no-report', '--fail-fast'], failing);
+    expect(fast.exitCode).toBe(1);
+    const fastOutcomes = JSON.parse(fast.stdout).runs.map((r: { outcome: string }) => r.outcome);
+    expect(fastOutcomes).toEqual(['done', 'failed', 'not_started']);
+    expect(fast.stderr).toContain('--fail-fast');
+  });
+
+  it('refuses an unknown --only name with a suggestion, and an unwritable store before any work', async () => {
+    const ws = await sweepWorkspace();
+    const unknown = await runSweep(ws, ['--only', 'lr-lo']);
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toContain('did you mean "lr-low"');
+    const full = await runSweep(ws, [], { HARNESS_MIN_FREE_MB: String(1024 * 1024 * 1024) });
+    expect(full.exitCode).toBe(2);
+    expect(full.stderr).toMatch(/MiB free/);
+    expect(await readJsonLinesOf(path.join(ws.store, 'sweep-exp', 'x', 'events.jsonl'))).toEqual([]);
+  });
+});
