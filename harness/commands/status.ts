@@ -3,6 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { readLock, isStale, type LockInfo } from '../store/lock.ts';
 import { experimentDir, runLayout } from '../store/layout.ts';
 import { readStatus, type RunState, type FailureReason } from '../store/status.ts';
+import { syncState } from '../tracking/state.ts';
 import { loadPlanContext, type ContextOptions } from './context.ts';
 
 export interface RunStatusRow {
@@ -14,6 +15,8 @@ export interface RunStatusRow {
   message?: string;
   updatedAt?: string;
   lock?: { pid: number; host: string; stale: boolean; heartbeatAt: string };
+  /** W&B mirror: synced, pending (what `harness sync` would send) or not tracked */
+  sync: { label: string; pendingRows: number; pendingFiles: number; lastError: string | null };
 }
 
 export interface StatusResult {
@@ -43,6 +46,7 @@ async function rowFor(storeRoot: string, experiment: string, id: string, variant
   const layout = runLayout(storeRoot, experiment, id);
   const stored = await readStatus(layout.status);
   const lock = await readLock(layout.lock);
+  const sync = await syncState(layout.dir);
   return {
     id,
     variant,
@@ -52,6 +56,7 @@ async function rowFor(storeRoot: string, experiment: string, id: string, variant
     ...(stored?.message ? { message: stored.message } : {}),
     ...(stored?.updatedAt ? { updatedAt: stored.updatedAt } : {}),
     ...(lock ? { lock: lockSummary(lock) } : {}),
+    sync: { label: sync.label, pendingRows: sync.history.pending, pendingFiles: sync.files.pending, lastError: sync.lastError },
   };
 }
 

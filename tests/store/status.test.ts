@@ -41,6 +41,7 @@ describe('run status', () => {
     ]);
     expect(status.runs[1].lock).toMatchObject({ pid: 999_999, stale: true });
     expect(status.counts).toEqual({ done: 1, training: 1 });
+    expect(status.runs[0].sync).toEqual({ label: 'not tracked', pendingRows: 0, pendingFiles: 0, lastError: null });
 
     const text = await harness(['status', 'exp.yaml'], { cwd: dir });
     expect(text.stdout).toContain('stale lock by pid 999999');
