@@ -338,6 +338,10 @@ def main(argv):
         traceback.print_exc()
         status, code = ("oom" if is_oom(failure) else "error"), 1
         error = {"type": type(failure).__name__, "message": str(failure)[:2000]}
+    # Stopping now: a second signal (SLURM signals every process of a job, the harness its group) must not
+    # cut the end event short.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     fields = end_fields(tap, started)
     fields["skipped_reload"] = tap.weights_saved and tap.stop_after_save and status == "success"
     if error:

@@ -50,6 +50,7 @@ from \`harness sweep\` never duplicate. Then:
     .option('--mem <size>', 'memory per task, e.g. 32G')
     .option('--account <name>', 'SLURM account')
     .option('--out <file>', 'where to write the script (default: <experiment>.sbatch)')
+    .option('--script <file>', 'a local copy of the diffusers training script for every task (its sha256 names the runs)')
     .option('--run-args <args>', 'appended to each task\'s `harness run`, e.g. "--python /opt/venv/bin/python"')
     .option('--submit', 'submit it with sbatch and print the job id')
     .addHelpText(

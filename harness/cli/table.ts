@@ -15,10 +15,7 @@ function visible(text: string): number {
   return text.replace(/\u001b\[[0-9;]*m/g, '').length;
 }
 
-/** Quotes an argv the way a POSIX shell would need it. */
-export function shellQuote(argv: string[]): string {
-  return argv.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(' ');
-}
+export { shellQuote } from '../util/shell.ts';
 
 export function formatSetting(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);

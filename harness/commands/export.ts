@@ -5,7 +5,11 @@ import { stringify } from 'yaml';
 import { slurmScript } from '../export/slurm.ts';
 import { wandbSweepConfig, type SweepMethod, type SweepOver, SWEEP_METRICS } from '../export/wandb-sweep.ts';
 import { fileURLToPath } from 'node:url';
+import { planExperiment } from '../plan/planner.ts';
+import { planInputs } from '../pipeline/resolve.ts';
 import { submitSbatch } from '../runner/sbatch.ts';
+import { localScript } from '../train/script.ts';
+import { shellQuote } from '../util/shell.ts';
 import { loadPlanContext, type ContextOptions } from './context.ts';
 
 export interface WandbSweepOptions extends ContextOptions {
@@ -53,18 +57,25 @@ export interface SlurmExportOptions extends ContextOptions {
   submit?: boolean;
   harnessCommand?: string[];
   runArgs?: string;
+  /** a local copy of the training script, passed on to every task's `harness run` */
+  script?: string;
 }
 
 export async function exportSlurm(options: SlurmExportOptions) {
   const context = await loadPlanContext(options);
-  const script = slurmScript(context.plan, {
+  // With a local script, the tasks train (and so name) their runs with its sha256: plan the same way.
+  const local = options.script ? await localScript(options.script, options.cwd, context.experiment.config.base.diffusers) : null;
+  const plan = local ? planExperiment(planInputs(context, local)) : context.plan;
+  const runArgs = [local ? `--script ${shellQuote([local.path])}` : '', options.runArgs ?? ''].filter(Boolean).join(' ');
+  const script = slurmScript(plan, {
     experimentPath: context.experiment.file,
     storeRoot: context.storeRoot,
     workdir: options.cwd,
     gpusPerTask: options.gpusPerTask,
     // this checkout's entry point, by absolute path: tasks need not start in the checkout
     harnessCommand: options.harnessCommand ?? ['node', fileURLToPath(new URL('../../bin/harness.js', import.meta.url))],
-    ...pick(options, ['partition', 'maxParallel', 'time', 'cpusPerTask', 'mem', 'account', 'runArgs']),
+    ...(runArgs ? { runArgs } : {}),
+    ...pick(options, ['partition', 'maxParallel', 'time', 'cpusPerTask', 'mem', 'account']),
   });
   const out = path.resolve(options.cwd, options.out ?? `${context.experiment.name}.sbatch`);
   await writeFile(out, script, { mode: 0o755 });
@@ -73,7 +84,7 @@ export async function exportSlurm(options: SlurmExportOptions) {
   return {
     schemaVersion: 1,
     file: out,
-    tasks: context.plan.runs.map((run, index) => ({ index, id: run.id, variant: run.variant })),
+    tasks: plan.runs.map((run, index) => ({ index, id: run.id, variant: run.variant })),
     ...(jobId ? { jobId } : {}),
   };
 }

@@ -4,11 +4,10 @@
 // really trained.
 import type { TrainingSettings } from '../config/schema.ts';
 import { UsageError } from '../errors.ts';
-import { openSession } from '../pipeline/session.ts';
+import { openSession, pipelineFlags, type PipelineFlags } from '../pipeline/session.ts';
 import { parseSetOverrides } from '../pipeline/set-overrides.ts';
 import { resolveScript, selectRun, type RunSelector } from '../pipeline/resolve.ts';
 import { cpuStage, gpuStage, type CpuOutcome, type GpuOutcome, type Until } from '../pipeline/stages.ts';
-import type { Launcher } from '../runner/command.ts';
 import type { SampleProgress } from '../samples/render.ts';
 import { runLayout } from '../store/layout.ts';
 import { tryLock } from '../store/lock.ts';
@@ -18,22 +17,12 @@ import { loadPlanContext, requireDataset, type ContextOptions } from './context.
 
 export { parseSetOverrides };
 
-export interface RunCommandOptions extends ContextOptions {
+export interface RunCommandOptions extends ContextOptions, PipelineFlags {
   selector: RunSelector;
-  model?: string;
-  vae?: string;
   script?: string;
-  python?: string;
-  launcher?: Launcher;
-  numProcesses?: number;
   /** `key=value` one-off training settings */
   set?: string[];
-  /** false: skip the environment and GPU checks */
-  preflight?: boolean;
-  finalReload?: boolean;
   until?: Until;
-  device?: 'cuda' | 'cpu';
-  batchSize?: number;
   reporter?: TrainReporter;
   onSampleProgress?: (progress: SampleProgress) => void;
   signal?: AbortSignal;
@@ -66,7 +55,7 @@ export async function run(options: RunCommandOptions): Promise<RunCommandResult>
   }
   const tookOver = lock.tookOverFrom ? [`took over a stale lock of pid ${lock.tookOverFrom.pid} on ${lock.tookOverFrom.host}`] : [];
   for (const warning of tookOver) options.reporter?.warn(warning);
-  const session = openSession({ context, script, cwd: options.cwd, env: options.env, ...pickSession(options) });
+  const session = openSession({ context, script, cwd: options.cwd, env: options.env, ...pipelineFlags(options) });
   const mirror = session.mirror(spec);
   let exitCode = 1;
   try {
@@ -86,7 +75,8 @@ export async function run(options: RunCommandOptions): Promise<RunCommandResult>
       state = cpu.state;
       identity = cpu.identity;
     }
-    exitCode = state === 'failed' ? 1 : 0;
+    const interrupted = gpu.reason === 'interrupted' || (state === 'failed' && options.signal?.aborted === true);
+    exitCode = state === 'failed' ? (interrupted ? 130 : 1) : 0;
     const tracking = await mirror.finish(exitCode);
     const train = gpu.train ?? alreadyDone(spec.id, spec.variant, layout.dir);
     return {
@@ -105,11 +95,6 @@ export async function run(options: RunCommandOptions): Promise<RunCommandResult>
     await session.close();
     await lock.release();
   }
-}
-
-function pickSession(options: RunCommandOptions) {
-  const { python, launcher, numProcesses, preflight, finalReload, model, vae, device, batchSize } = options;
-  return Object.fromEntries(Object.entries({ python, launcher, numProcesses, preflight, finalReload, model, vae, device, batchSize }).filter(([, v]) => v !== undefined));
 }
 
 function alreadyDone(runId: string, variant: string, runDir: string): TrainResult {

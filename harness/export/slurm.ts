@@ -2,6 +2,7 @@
 // shared run store; preempted tasks are requeued and resume from their last complete checkpoint. Pure.
 import { UsageError } from '../errors.ts';
 import type { Plan } from '../plan/planner.ts';
+import { shellQuoteArg as quote } from '../util/shell.ts';
 
 export interface SlurmOptions {
   experimentPath: string;
@@ -58,6 +59,3 @@ export function slurmScript(plan: Plan, options: SlurmOptions): string {
   return lines.join('\n');
 }
 
-function quote(value: string): string {
-  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
-}

@@ -12,20 +12,33 @@ import type { RunSpec } from '../plan/planner.ts';
 import type { PipelineContext } from './stages.ts';
 import path from 'node:path';
 
-export interface SessionOptions {
-  context: PlanContext;
-  script: ScriptFile;
-  cwd: string;
-  env: NodeJS.ProcessEnv;
+/** How runs are trained and sampled on this machine: the flags `harness run` and `harness sweep` share. */
+export interface PipelineFlags {
   python?: string;
   launcher?: Launcher;
   numProcesses?: number;
+  /** false: skip the environment and GPU checks */
   preflight?: boolean;
   finalReload?: boolean;
+  /** local model folders instead of the pinned snapshots */
   model?: string;
   vae?: string;
   device?: 'cuda' | 'cpu';
   batchSize?: number;
+}
+
+const PIPELINE_FLAGS = ['python', 'launcher', 'numProcesses', 'preflight', 'finalReload', 'model', 'vae', 'device', 'batchSize'] as const;
+
+/** The pipeline flags a command was given, without the ones left unset. */
+export function pipelineFlags(options: PipelineFlags): PipelineFlags {
+  return Object.fromEntries(PIPELINE_FLAGS.filter((key) => options[key] !== undefined).map((key) => [key, options[key]])) as PipelineFlags;
+}
+
+export interface SessionOptions extends PipelineFlags {
+  context: PlanContext;
+  script: ScriptFile;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
   /** W&B group (default: the experiment) */
   group?: string;
 }

@@ -1,5 +1,6 @@
 // Pure: training facts of one run from its events (DESIGN.md §5): smoothed loss, peak VRAM, speed, time.
 import type { TrainEvent } from './types.ts';
+import { eventSeconds } from '../train/events.ts';
 
 /** s_t = EMA_FACTOR · s_{t−1} + (1 − EMA_FACTOR) · loss_t, starting at the first loss. */
 export const EMA_FACTOR = 0.9;
@@ -25,15 +26,6 @@ export interface TrainingFacts {
   checkpoints: number[];
   weightsSaved: boolean;
   resumes: number;
-}
-
-export function eventSeconds(t: unknown): number | null {
-  if (typeof t === 'number' && Number.isFinite(t)) return t > 1e11 ? t / 1000 : t;
-  if (typeof t === 'string') {
-    const ms = Date.parse(t);
-    return Number.isNaN(ms) ? null : ms / 1000;
-  }
-  return null;
 }
 
 function num(value: unknown): number | null {

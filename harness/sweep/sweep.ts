@@ -7,10 +7,9 @@ import { loadPlanContext, requireDataset, type ContextOptions, type PlanContext 
 import { UsageError } from '../errors.ts';
 import { requirePinned } from '../hub/pin-state.ts';
 import { planExperiment, type RunSpec } from '../plan/planner.ts';
-import { openSession, type Session } from '../pipeline/session.ts';
+import { openSession, pipelineFlags, type PipelineFlags, type Session } from '../pipeline/session.ts';
 import { planInputs, resolveScript, withModelFolders } from '../pipeline/resolve.ts';
 import { cpuStage, gpuStage, type GpuOutcome } from '../pipeline/stages.ts';
-import type { Launcher } from '../runner/command.ts';
 import type { SampleProgress } from '../samples/render.ts';
 import { experimentDir, runLayout } from '../store/layout.ts';
 import { readLock, tryLock, type LockInfo, type RunLock } from '../store/lock.ts';
@@ -33,7 +32,7 @@ export interface WorkerInfo {
   gpu: string | null;
 }
 
-export interface SweepOptions extends ContextOptions {
+export interface SweepOptions extends ContextOptions, PipelineFlags {
   only?: string[];
   maxRuns?: number;
   failFast?: boolean;
@@ -44,15 +43,6 @@ export interface SweepOptions extends ContextOptions {
   unpinned?: boolean;
   gpus?: string[];
   script?: string;
-  python?: string;
-  launcher?: Launcher;
-  numProcesses?: number;
-  preflight?: boolean;
-  finalReload?: boolean;
-  model?: string;
-  vae?: string;
-  device?: 'cuda' | 'cpu';
-  batchSize?: number;
   reporter: SweepReporter;
   signal?: AbortSignal;
 }
@@ -105,7 +95,7 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
   const runs = selectRuns(context, planExperiment(planInputs(context, script)).runs, options).map((run) =>
     withModelFolders(context, run, { model: options.model, vae: options.vae, cwd: options.cwd }),
   );
-  const session = openSession({ context, script, cwd: options.cwd, env: options.env, ...sessionOptions(options) });
+  const session = openSession({ context, script, cwd: options.cwd, env: options.env, ...pipelineFlags(options) });
   const state = new SweepState(runs, options, context, session, startedAt);
   try {
     const workers = (options.gpus?.length ? options.gpus : [null]).map((gpu, index) => state.worker({ index, gpu }));
@@ -122,11 +112,6 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
 
 function minFreeMb(env: NodeJS.ProcessEnv): number | undefined {
   return env.HARNESS_MIN_FREE_MB ? Number(env.HARNESS_MIN_FREE_MB) : undefined;
-}
-
-function sessionOptions(options: SweepOptions) {
-  const { python, launcher, numProcesses, preflight, finalReload, model, vae, device, batchSize } = options;
-  return Object.fromEntries(Object.entries({ python, launcher, numProcesses, preflight, finalReload, model, vae, device, batchSize }).filter(([, v]) => v !== undefined));
 }
 
 export function selectRuns(context: PlanContext, runs: RunSpec[], options: Pick<SweepOptions, 'only' | 'maxRuns'>): RunSpec[] {
@@ -245,7 +230,7 @@ class SweepState {
     const interrupted = reason === 'interrupted';
     const outcome: RunOutcome = gpu.state === 'done' ? 'already_done' : interrupted ? 'interrupted' : failed ? 'failed' : 'done';
     try {
-      await mirror.finish(failed ? 1 : 0);
+      await mirror.finish(interrupted ? 130 : failed ? 1 : 0);
     } finally {
       await lock.release();
     }

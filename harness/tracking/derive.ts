@@ -5,6 +5,7 @@ import type { RunSpec } from '../plan/planner.ts';
 import type { SampleSetManifest } from '../samples/types.ts';
 import { MARKERS, type ScoreReport } from '../scoring/types.ts';
 import type { HistoryRow, ImageFileValue, LedgerLine, RunEvent, TrackedFile, TrackingConfig } from './types.ts';
+import { eventSeconds } from '../train/events.ts';
 
 /** Where the derivation stands; recoverable from the ledger alone (stateFromLedger). */
 export interface FoldState {
@@ -21,15 +22,6 @@ export interface FoldState {
 export const EMPTY_FOLD: FoldState = { lastStep: -1, lastMetricStep: -1, startT: null, prev: null };
 
 const MB_PER_GB = 1024;
-
-export function eventSeconds(t: unknown): number | null {
-  if (typeof t === 'number' && Number.isFinite(t)) return t > 1e11 ? t / 1000 : t;
-  if (typeof t === 'string') {
-    const ms = Date.parse(t);
-    return Number.isNaN(ms) ? null : ms / 1000;
-  }
-  return null;
-}
 
 function num(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;

@@ -62,6 +62,16 @@ export type TrainEvent = StartEvent | MetricEvent | CheckpointEvent | WeightsSav
 
 export const EVENT_VERSION = 1;
 
+/** An event's time `t` in unix seconds: the trainer writes seconds; milliseconds and ISO strings are accepted too. */
+export function eventSeconds(t: unknown): number | null {
+  if (typeof t === 'number' && Number.isFinite(t)) return t > 1e11 ? t / 1000 : t;
+  if (typeof t === 'string') {
+    const ms = Date.parse(t);
+    return Number.isNaN(ms) ? null : ms / 1000;
+  }
+  return null;
+}
+
 /** Splits streamed text into complete lines; a trailing partial line waits for the next chunk. */
 export class LineSplitter {
   private rest = '';

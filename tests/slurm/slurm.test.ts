@@ -37,9 +37,9 @@ async function slurmWorkspace(name: string, variants: string[]): Promise<Workspa
 }
 
 /** `harness export slurm … --submit`; the job inherits this environment (sbatch's default --export=ALL). */
-async function submit(ws: Workspace, env: Record<string, string> = {}): Promise<{ jobId: string; tasks: { index: number; variant: string }[] }> {
-  const runArgs = `--script ${FIXTURE_SCRIPT} --model ${ws.model} --vae ${ws.vae} --no-preflight --until train`;
-  const result = await harness(['export', 'slurm', ws.experiment, '--store', ws.store, '--gpus-per-task', '0', '--run-args', runArgs, '--submit', '--json'], {
+async function submit(ws: Workspace, env: Record<string, string> = {}): Promise<{ jobId: string; tasks: { index: number; variant: string; id: string }[] }> {
+  const runArgs = `--model ${ws.model} --vae ${ws.vae} --no-preflight --until train`;
+  const result = await harness(['export', 'slurm', ws.experiment, '--store', ws.store, '--gpus-per-task', '0', '--script', FIXTURE_SCRIPT, '--run-args', runArgs, '--submit', '--json'], {
     cwd: ws.root,
     env: { ...ws.env, ...cluster!.env, ...env },
   });
@@ -87,8 +87,10 @@ describe('SLURM job array (real slurmctld + slurmd)', () => {
     for (const task of tasks) {
       const out = await readFile(path.join(outputs, `${jobId}_${task.index}.out`), 'utf8');
       expect(out).toContain(`trained ${trained[task.variant]}:`);
+      // the ids `export slurm --script` lists are the ids the tasks trained
+      expect(task.id).toBe(trained[task.variant]);
     }
-  }, 180_000);
+  }, 300_000);
 
   it('a task requeued mid-training (preemption) resumes from its checkpoint: every step once', async () => {
     const ws = await slurmWorkspace('slurm-requeue', []);
@@ -115,8 +117,11 @@ describe('SLURM job array (real slurmctld + slurmd)', () => {
     expect(interrupted.at(-1)).toMatchObject({ type: 'end', status: 'interrupted' });
     expect(metricSteps(interrupted).length).toBeLessThan(ALL_STEPS.length);
 
-    // SLURM holds a requeued job until its credential expires (AuthInfo cred_expire, 120 s by default);
-    // a preempted job waits just the same, so the test only shortens that wait
+    // SLURM holds a requeued job until its old credential expires (AuthInfo cred_expire, 120 s by
+    // default); a preempted job waits just the same, so the test shortens that wait. slurmd refuses a
+    // new credential stamped in the same second as the revocation of the old one (whole seconds), so
+    // the new start must fall in a later second than the requeue.
+    await new Promise((resolve) => setTimeout(resolve, 1_050 - (Date.now() % 1_000)));
     await scontrol(cluster!, ['update', `JobId=${task}`, 'StartTime=now']);
     const [state] = await waitJobDone(cluster!, jobId, 1, WAIT_MS, [outputs]);
     expect(state, `${JSON.stringify(state)}\n${await taskOutputs([outputs])}`).toMatchObject({ JobState: 'COMPLETED', ExitCode: '0:0', Restarts: '1' });
@@ -134,5 +139,5 @@ describe('SLURM job array (real slurmctld + slurmd)', () => {
     const out = await readFile(path.join(outputs, `${task}.out`), 'utf8');
     expect(out).toMatch(/DUE TO JOB REQUEUE/);
     expect(out).toContain(`resumed from ${path.join(runDir, 'output', `checkpoint-${resumes[0].from_step}`)}`);
-  }, 180_000);
+  }, 300_000);
 });
