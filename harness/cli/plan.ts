@@ -20,9 +20,10 @@ Examples:
   harness plan experiments/tok-boy.yaml
   harness plan experiments/tok-boy.yaml --json | jq '.runs[].id'`,
     );
-  storeOption(datasetOption(jsonOption(command))).action(async (experiment: string, opts: { json?: boolean; store?: string; dataset?: string }) => {
+  command.option('--script <file>', 'plan with a local copy of the training script (as `run`/`sweep --script` would: its sha256 is in the ids)');
+  storeOption(datasetOption(jsonOption(command))).action(async (experiment: string, opts: { json?: boolean; store?: string; dataset?: string; script?: string }) => {
     const { plan } = await import('../commands/plan.ts');
-    const result = await plan({ experiment, cwd: ctx.io.cwd, env: ctx.io.env, store: opts.store, dataset: opts.dataset });
+    const result = await plan({ experiment, cwd: ctx.io.cwd, env: ctx.io.env, store: opts.store, dataset: opts.dataset, ...(opts.script ? { script: opts.script } : {}) });
     printWarnings(ctx.io, result.warnings);
     emit(ctx.io, opts.json, result, (r, io) => {
       const rows = r.runs.map((run) => [

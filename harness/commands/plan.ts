@@ -1,6 +1,8 @@
 // `harness plan`: what would run, with the exact commands. No GPU, no disk writes.
 import type { Problem } from '../errors.ts';
-import type { RunSpec } from '../plan/planner.ts';
+import { planExperiment, type RunSpec } from '../plan/planner.ts';
+import { planInputs } from '../pipeline/resolve.ts';
+import { localScript } from '../train/script.ts';
 import { runLayout } from '../store/layout.ts';
 import { loadPlanContext, type ContextOptions } from './context.ts';
 
@@ -14,10 +16,16 @@ export interface PlanResult {
   runs: (RunSpec & { command: string[] })[];
 }
 
-export async function plan(options: ContextOptions): Promise<PlanResult> {
+export async function plan(options: ContextOptions & { script?: string }): Promise<PlanResult> {
   const context = await loadPlanContext(options);
-  const { experiment, plan: p } = context;
+  const { experiment } = context;
+  // With a local copy of the script, runs are named by its sha256, as `harness run --script` names them.
+  const local = options.script ? await localScript(options.script, options.cwd, experiment.config.base.diffusers) : null;
+  const p = local ? planExperiment(planInputs(context, local)) : context.plan;
   const warnings = [...experiment.warnings];
+  if (local && !local.pinned) {
+    warnings.push({ file: options.script!, message: `sha256 ${local.sha256} differs from the pinned ${local.expected}: run ids use the script's own hash` });
+  }
   if (!context.dataset) {
     warnings.push({
       file: options.experiment,

@@ -1,7 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readJsonLinesOf, runIds, runSweep, storeDigest, sweepWorkspace } from './helpers.ts';
+import { harness } from '../helpers/cli.ts';
+import { FIXTURE_SCRIPT, readJsonLinesOf, runIds, runSweep, storeDigest, sweepWorkspace } from './helpers.ts';
 
 describe('harness sweep', () => {
   it('runs a three-variant sweep to a report; running it again does nothing and says so', async () => {
@@ -10,6 +11,9 @@ describe('harness sweep', () => {
     expect(first.exitCode, first.stderr).toBe(0);
     const ids = await runIds(ws.store);
     expect(ids).toHaveLength(3);
+    // `plan --script` names the runs as the sweep that used that script did
+    const planned = await harness(['plan', 'exp.yaml', '--script', FIXTURE_SCRIPT, '--store', ws.store, '--json'], { cwd: ws.root, env: ws.env });
+    expect(JSON.parse(planned.stdout).runs.map((r: { id: string }) => r.id).sort()).toEqual(ids);
     const digest = (await storeDigest(ws.store)) as Record<string, any>;
     for (const id of ids) {
       expect(digest[id].state, id).toBe('done');
