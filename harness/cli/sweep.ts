@@ -1,7 +1,9 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliContext } from '../cli.ts';
 import { ExitCode } from '../errors.ts';
+import type { RunSpec } from '../plan/planner.ts';
 import type { SweepReporter, SweepResult } from '../sweep/sweep.ts';
+import type { ProgressSnapshot } from '../train/progress.ts';
 import { datasetOption, jsonOption, storeOption } from './common.ts';
 import { emit, type Io } from './io.ts';
 import { duration, progressReporter } from './run.ts';
@@ -144,14 +146,33 @@ function definedOnly<T extends object>(object: T): Partial<T> {
   return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** Timestamped lines for every step of the sweep; training progress as a live line on a TTY. */
+/**
+ * Timestamped lines for every step of the sweep; training progress as a live line on a TTY, prefixed with
+ * the sweep's position and an ETA for the rest of it (the current run's ETA plus the remaining runs'
+ * steps at the measured s/it).
+ */
 function sweepView(io: Io): { reporter: SweepReporter; finish(): void } {
   const progress = progressReporter(io);
   const stamp = () => new Date().toISOString().slice(11, 19);
+  let order: RunSpec[] = [];
+  const sweepPrefix = (run: RunSpec, snapshot: ProgressSnapshot): string => {
+    const index = order.findIndex((r) => r.id === run.id);
+    const position = `[run ${index + 1}/${order.length}]`;
+    if (snapshot.secondsPerStep === null || snapshot.etaSeconds === null) return position;
+    const remaining = order.slice(index + 1).reduce((sum, r) => sum + (r.steps?.maxTrainSteps ?? Number(r.settings.max_train_steps ?? 0)), 0);
+    return `${position.slice(0, -1)}, sweep ETA ${duration(snapshot.etaSeconds + remaining * snapshot.secondsPerStep)}]`;
+  };
   return {
     reporter: {
+      start: (runs) => {
+        order = runs;
+      },
       line: (text) => progress.phase(`[${stamp()}] ${text}`),
-      train: () => progress,
+      train: (_worker, run) => ({
+        phase: (message) => progress.phase(message),
+        warn: (message) => progress.warn(message),
+        progress: (snapshot) => progress.progress({ ...snapshot, runId: `${sweepPrefix(run, snapshot)} ${snapshot.runId}` }),
+      }),
       sample: (_worker, p) => {
         if (p.type === 'set-start' && p.todo > 0) progress.phase(`[${stamp()}] ${p.runId ?? 'control'}: sampling ${p.setId} (${p.todo}/${p.total} images to render)`);
         if (p.type === 'waiting') progress.phase(`[${stamp()}] waiting for ${p.setId}, held by pid ${p.heldBy.pid}`);

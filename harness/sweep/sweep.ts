@@ -20,6 +20,8 @@ import { didYouMean } from '../util/suggest.ts';
 import { ensureStoreUsable } from './store-check.ts';
 
 export interface SweepReporter {
+  /** the runs this sweep will work on, in order (for a sweep-wide progress and ETA) */
+  start?(runs: RunSpec[]): void;
   line(text: string): void;
   /** training progress of the run a worker is on */
   train(worker: WorkerInfo, run: RunSpec): TrainReporter;
@@ -96,6 +98,7 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
     withModelFolders(context, run, { model: options.model, vae: options.vae, cwd: options.cwd }),
   );
   const session = openSession({ context, script, cwd: options.cwd, env: options.env, ...pipelineFlags(options) });
+  options.reporter.start?.(runs);
   const state = new SweepState(runs, options, context, session, startedAt);
   try {
     const workers = (options.gpus?.length ? options.gpus : [null]).map((gpu, index) => state.worker({ index, gpu }));

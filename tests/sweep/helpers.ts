@@ -59,8 +59,9 @@ export interface SweepWorkspace {
   args(extra?: string[]): string[];
 }
 
-export async function sweepWorkspace(): Promise<SweepWorkspace> {
-  const root = await tempDir('harness-sweep-');
+/** `root`: an existing empty folder (benchmarks); by default a temp folder removed after the test file. */
+export async function sweepWorkspace(root?: string): Promise<SweepWorkspace> {
+  root ??= await tempDir('harness-sweep-');
   const data = path.join(root, 'data');
   await mkdir(data, { recursive: true });
   const lines: string[] = [];
