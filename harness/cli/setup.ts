@@ -12,6 +12,7 @@ export function defineSetup(program: Command, ctx: CliContext): void {
     .option('--python <exe>', 'the Python that will train (default: $HARNESS_PYTHON or python3)')
     .option('--model <dir>', 'check this local base-model folder instead of the pinned snapshot')
     .option('--vae <dir>', 'check this local VAE folder instead of the pinned snapshot')
+    .option('--no-snapshot', 'do not download missing pinned snapshots; only report them')
     .addHelpText(
       'after',
       `
@@ -19,7 +20,9 @@ Downloads base.diffusers.script at base.diffusers.commit from GitHub (base URL: 
 refuses it unless its sha256 equals base.diffusers.sha256, and caches it under $XDG_CACHE_HOME/harness
 (default ~/.cache/harness). Then runs python/envinfo.py and lists every missing package with the command
 that installs it (python/requirements-p100.txt: torch from the CUDA 12.6 builds, the last with P100 kernels),
-and checks that the pinned model and VAE snapshots exist (\`harness pin --snapshot\` downloads them).
+and downloads the pinned model and VAE snapshots that are not in the Hugging Face cache yet (only the files
+the pipeline needs, verified; \`--no-snapshot\` only reports them; an unpinned experiment needs
+\`harness pin\` first).
 
 Exit code 0 when everything is in place, 1 when something is missing (listed), 2 for a bad experiment file,
 3 when the download fails.
@@ -28,9 +31,20 @@ Examples:
   harness setup experiments/tok-boy.yaml
   harness setup experiments/tok-boy.yaml --python /opt/venv/bin/python --json`,
     );
-  jsonOption(command).action(async (experiment: string, opts: { json?: boolean; python?: string; model?: string; vae?: string }) => {
+  jsonOption(command).action(async (experiment: string, opts: { json?: boolean; python?: string; model?: string; vae?: string; snapshot?: boolean }) => {
     const { setup } = await import('../commands/setup.ts');
-    const result = await setup({ experiment, cwd: ctx.io.cwd, env: ctx.io.env, ...opts });
+    let lastFile = '';
+    const result = await setup({
+      experiment,
+      cwd: ctx.io.cwd,
+      env: ctx.io.env,
+      ...opts,
+      onSnapshotProgress: (progress) => {
+        if (progress.state !== 'downloaded' || progress.file === lastFile) return;
+        lastFile = progress.file;
+        ctx.io.stderr.write(`snapshot ${progress.repo}: ${progress.file} (${progress.filesDone} files, ${(progress.bytesDone / 2 ** 30).toFixed(2)} of ${(progress.bytesTotal / 2 ** 30).toFixed(2)} GiB)\n`);
+      },
+    });
     emit(ctx.io, opts.json, result, (r, io) => {
       const lines = [`${io.style.bold(r.experiment)}: ${r.ok ? io.style.green('ready to train') : io.style.red('not ready')}`, ''];
       lines.push(`${mark(io, true)} script  ${r.script.path} (sha256 ${r.script.sha256.slice(0, 16)}…, ${r.script.source === 'download' ? `downloaded from ${r.script.url}` : 'cached'})`);

@@ -10,7 +10,12 @@ import { SCHEMA_VERSION } from '../store/layout.ts';
 import { envCheck, type EnvCheck } from '../train/envcheck.ts';
 import { defaultPython, probeEnv } from '../train/envinfo.ts';
 import { downloadScript, scriptUrl, type ScriptPin } from '../train/script.ts';
+import type { ExperimentFile } from '../config/schema.ts';
+import { hubContext } from '../hub/client.ts';
+import { snapshotExperiment } from '../hub/experiment-snapshot.ts';
+import type { SnapshotProgress } from '../hub/snapshot.ts';
 import { hubCacheDir } from './context.ts';
+import { runVariants } from './pin.ts';
 
 export interface SetupOptions {
   experiment: string;
@@ -20,6 +25,9 @@ export interface SetupOptions {
   model?: string;
   vae?: string;
   fetch?: typeof fetch;
+  /** false: only report missing snapshots (default: download the pinned ones that are missing) */
+  snapshot?: boolean;
+  onSnapshotProgress?: (progress: SnapshotProgress) => void;
 }
 
 export interface ModelReport {
@@ -51,10 +59,12 @@ export async function setup(options: SetupOptions): Promise<SetupResult> {
   const settingsList = expandVariants(config).map((v) => resolveSettings(config.baseline as TrainingSettings, v.overrides));
   const environment = envCheck(probe, settingsList, config.base.diffusers.release);
   const hubCache = hubCacheDir(options.env);
+  const snapshotError = options.snapshot === false ? null : await snapshotMissing(config, hubCache, options);
   const models = await Promise.all([
     modelReport('model', config.base.model, options.model, hubCache, options),
     modelReport('vae', config.base.vae, options.vae, hubCache, options),
   ]);
+  if (snapshotError) for (const model of models) if (!model.exists) model.hint = `${snapshotError}; ${model.hint ?? ''}`.replace(/; $/, '');
   return {
     schemaVersion: SCHEMA_VERSION,
     experiment: experiment.name,
@@ -86,4 +96,24 @@ async function modelReport(
           : `download it: harness pin ${options.experiment} --snapshot (or pass --${role} DIR to \`harness run\`)`;
   }
   return report;
+}
+
+/** Downloads the pinned snapshots that are not in the cache yet (through the Hub module); returns why not, if it failed. */
+async function snapshotMissing(config: ExperimentFile, hubCache: string, options: SetupOptions): Promise<string | null> {
+  const { model, vae } = config.base;
+  if (!model.commit || !vae.commit || options.model || options.vae) return null;
+  const present = await Promise.all([model, vae].map((ref) => stat(snapshotPath(hubCache, ref)).then((s) => s.isDirectory(), () => false)));
+  if (present.every(Boolean)) return null;
+  try {
+    await snapshotExperiment({
+      config,
+      variants: runVariants(config),
+      cacheDir: hubCache,
+      ctx: await hubContext(options.env),
+      ...(options.onSnapshotProgress ? { onProgress: options.onSnapshotProgress } : {}),
+    });
+    return null;
+  } catch (error) {
+    return `snapshot download failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
+  }
 }
