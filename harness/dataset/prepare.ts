@@ -2,15 +2,18 @@
 // manifest of what was done to each file. The source folder is only read.
 import { mkdir, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { UsageError } from '../errors.ts';
+import { HarnessError, UsageError } from '../errors.ts';
 import { describeDecodeError } from '../image/index.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../store/atomic.ts';
 import { sha256, sha256File } from '../util/hash.ts';
 import { DEFAULT_IMAGE_SIZE, IMAGE_FILE, PREPARE_MANIFEST_FILE, compareNames, isHidden } from './files.ts';
+import { faceCrop, type FaceBox } from './face-crop.ts';
 import { centreCrop, readImageInfo, renderSquarePng, uprightSize, type SquareCrop } from './pixels.ts';
 
 export type CropMode = 'center' | 'face';
 export const CROP_MODES: CropMode[] = ['center', 'face'];
+/** How one file's square was placed; 'center-no-face': --crop face found no face and used the centre. */
+export type CropMethod = 'center' | 'face' | 'center-no-face';
 
 /** Enlarging beyond this blurs detail the LoRA would learn as part of the face; smaller steps are recorded only. */
 const ENLARGE_WARNING = 1.25;
@@ -33,6 +36,9 @@ export interface PreparedFile {
   orientation?: number | null;
   /** the square box taken from the upright image */
   crop?: SquareCrop;
+  cropMethod?: CropMethod;
+  /** --crop face: the main face found, in the upright image's pixels; null when none was found */
+  face?: { box: FaceBox; score: number } | null;
   /** output side / crop side: above 1 means the photo was enlarged */
   scale?: number;
   flattenedAlpha?: boolean;
@@ -49,6 +55,8 @@ export interface PrepareResult {
   kernel: 'lanczos3';
   files: PreparedFile[];
   counts: { written: number; skipped: number; failed: number };
+  /** --crop face: the photos where no face was found, so the centre was used */
+  noFace?: string[];
   warnings: { file: string; message: string }[];
 }
 
@@ -63,12 +71,6 @@ export async function prepareDataset(src: string, dst: string, options: PrepareO
   const size = options.size ?? DEFAULT_IMAGE_SIZE;
   const crop = options.crop ?? 'center';
   if (!Number.isInteger(size) || size < 64 || size > 8192) throw new UsageError(`--size must be a whole number of pixels from 64 to 8192, got ${size}`);
-  if (crop === 'face') {
-    throw new UsageError(
-      '--crop face is not available yet: it needs the face detector of harness/scoring, which does not export one yet',
-      'use --crop center (the default), or crop the photos by hand so the face is central',
-    );
-  }
   const { realSrc, absDst } = await checkFolders(src, dst, options.force ?? false);
   const names = (await readdir(realSrc, { withFileTypes: true }))
     .filter((entry) => !isHidden(entry.name) && (entry.isFile() || entry.isSymbolicLink()))
@@ -76,6 +78,7 @@ export async function prepareDataset(src: string, dst: string, options: PrepareO
     .sort(compareNames);
   const outputs = outputNames(names.filter((name) => PHOTO_FILE.test(name)));
   await mkdir(absDst, { recursive: true });
+  const detect = crop === 'face' ? await faceDetector() : null;
 
   const files: PreparedFile[] = [];
   const warnings: PrepareResult['warnings'] = [];
@@ -89,7 +92,10 @@ export async function prepareDataset(src: string, dst: string, options: PrepareO
     try {
       const info = await readImageInfo(file);
       const upright = uprightSize(info);
-      const box = centreCrop(upright.width, upright.height);
+      const face = detect ? await detect(file) : undefined;
+      const box = face ? faceCrop(upright.width, upright.height, face.box) : centreCrop(upright.width, upright.height);
+      const cropMethod: CropMethod = face ? 'face' : detect ? 'center-no-face' : 'center';
+      if (cropMethod === 'center-no-face') warnings.push({ file: name, message: 'no face found: cropped at the centre instead' });
       const png = await renderSquarePng(file, box, size, info.hasAlpha);
       await writeFileAtomic(path.join(absDst, output), png);
       const scale = size / box.side;
@@ -105,10 +111,13 @@ export async function prepareDataset(src: string, dst: string, options: PrepareO
         height: info.height,
         orientation: info.orientation ?? null,
         crop: box,
+        cropMethod,
+        ...(face === undefined ? {} : { face }),
         scale: Number(scale.toFixed(6)),
         flattenedAlpha: info.hasAlpha,
       });
     } catch (error) {
+      if (error instanceof HarnessError) throw error;
       files.push({ source: name, status: 'failed', reason: describeDecodeError(error) });
     }
   }
@@ -118,9 +127,37 @@ export async function prepareDataset(src: string, dst: string, options: PrepareO
     skipped: files.filter((f) => f.status === 'skipped').length,
     failed: files.filter((f) => f.status === 'failed').length,
   };
-  const body = { tool: 'harness dataset prepare' as const, source: realSrc, destination: absDst, size, crop, kernel: 'lanczos3' as const, files, counts, warnings };
+  const noFace = detect ? { noFace: files.filter((f) => f.cropMethod === 'center-no-face').map((f) => f.source) } : {};
+  const body = { tool: 'harness dataset prepare' as const, source: realSrc, destination: absDst, size, crop, kernel: 'lanczos3' as const, files, counts, ...noFace, warnings };
   await writeJsonAtomic(manifest, { ...body, createdAt: new Date().toISOString() });
   return { schemaVersion: 1, manifest, ...body };
+}
+
+type FaceDetector = (file: string) => Promise<{ box: FaceBox; score: number } | null>;
+
+/**
+ * Wraps scoring's detector (its models load on the first photo, once per process). A model that cannot
+ * load or run stops the whole run, before that photo is written: it is not "no face", and marking every
+ * photo failed (or centre-cropped) would hide it.
+ */
+async function faceDetector(): Promise<FaceDetector> {
+  const { detectMainFace } = await import('../scoring/index.ts');
+  const fail = (error: unknown, file?: string) =>
+    new HarnessError(`--crop face: face detection failed${file ? ` on ${file}` : ''}: ${error instanceof Error ? error.message : String(error)}`, {
+      hint: 'check that @vladmandic/human and @tensorflow/tfjs-backend-wasm are installed (npm ci), or use --crop center',
+      cause: error,
+    });
+  return async (file) => {
+    let found;
+    try {
+      found = await detectMainFace(file);
+    } catch (error) {
+      throw fail(error, path.basename(file));
+    }
+    if (!found) return null;
+    const { x, y, width, height } = found.box;
+    return { box: { x: Math.round(x), y: Math.round(y), width: Math.round(width), height: Math.round(height) }, score: Number(found.score.toFixed(4)) };
+  };
 }
 
 /** Refuses anything that could write into the source: dst equal to src, inside it, or around it. */

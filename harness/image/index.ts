@@ -49,6 +49,12 @@ export async function imageSize(input: string | Uint8Array): Promise<{ width: nu
   return { width: meta.width ?? 0, height: meta.height ?? 0 };
 }
 
+/** Size after EXIF rotation (orientations 5-8 swap width and height): the frame decodeImage works in. */
+export async function uprightImageSize(input: string | Uint8Array): Promise<{ width: number; height: number }> {
+  const meta = await sharp(input).metadata();
+  return { width: meta.autoOrient?.width ?? meta.width ?? 0, height: meta.autoOrient?.height ?? meta.height ?? 0 };
+}
+
 function fromRaw(image: RawImage): Sharp {
   return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
 }

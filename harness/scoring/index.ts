@@ -216,3 +216,5 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
 }
 
 export type { Marker, ScoreReport };
+/** The main face of one image (dataset prepare's face crop); scores nothing. */
+export { detectMainFace, type DetectedFace } from './detect.ts';

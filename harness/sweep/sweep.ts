@@ -89,12 +89,15 @@ export interface SweepResult {
 
 export async function sweep(options: SweepOptions): Promise<SweepResult> {
   const startedAt = performance.now();
-  const context = await loadPlanContext(options);
-  requireDataset(context);
-  requirePinned(context.experiment.config, options.experiment, { allowUnpinned: options.unpinned ?? false });
-  await ensureStoreUsable(experimentDir(context.storeRoot, context.experiment.name), minFreeMb(options.env));
-  const script = await resolveScript({ script: options.script, cwd: options.cwd, env: options.env, experimentArg: options.experiment }, context.experiment.config.base.diffusers);
-  const runs = selectRuns(context, planExperiment(planInputs(context, script)).runs, options).map((run) =>
+  const planned = await loadPlanContext(options);
+  requireDataset(planned);
+  requirePinned(planned.experiment.config, options.experiment, { allowUnpinned: options.unpinned ?? false });
+  await ensureStoreUsable(experimentDir(planned.storeRoot, planned.experiment.name), minFreeMb(options.env));
+  const script = await resolveScript({ script: options.script, cwd: options.cwd, env: options.env, experimentArg: options.experiment }, planned.experiment.config.base.diffusers);
+  // The plan as this script names the runs (a local --script has its own sha256): the report and the
+  // check then see the runs this sweep trained as planned ones.
+  const context: PlanContext = { ...planned, plan: planExperiment(planInputs(planned, script)) };
+  const runs = selectRuns(context, context.plan.runs, options).map((run) =>
     withModelFolders(context, run, { model: options.model, vae: options.vae, cwd: options.cwd }),
   );
   const session = openSession({ context, script, cwd: options.cwd, env: options.env, ...pipelineFlags(options) });

@@ -21,8 +21,9 @@ export interface TrainerSpec {
   stopOnNan: boolean;
 }
 
+/** `spec.json`: the run spec itself (what every reader of the store expects) plus what the trainer needs. */
 export function specRecord(run: RunSpec, trainer: TrainerSpec): object {
-  return { run, trainer };
+  return { ...run, trainer };
 }
 
 export function commandRecord(command: CommandSpec, attempt: number, launcher: string): object {

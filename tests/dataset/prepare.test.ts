@@ -112,11 +112,6 @@ describe('prepareDataset', () => {
     expect((await prepareDataset(src, used, { size: OUT, force: true })).counts.written).toBe(8);
   });
 
-  it('makes --crop face a clear error until a face detector exists', async () => {
-    const { root, src } = await photos();
-    await expect(prepareDataset(src, path.join(root, 'f'), { crop: 'face' })).rejects.toThrow(/--crop face is not available yet/);
-  });
-
   it('names outputs after their sources, keeping the extension when stems collide', () => {
     expect([...outputNames(['a.jpg', 'a.png', 'b.JPEG', 'c.webp']).entries()]).toEqual([
       ['a.jpg', 'a-jpg.png'],
@@ -137,11 +132,11 @@ describe('harness dataset prepare (CLI)', () => {
     expect(result.stderr).toContain('warning tiny.png: enlarged');
   });
 
-  it('exits 2 for --crop face and for a destination inside the source', async () => {
+  it('exits 2 for an unknown --crop mode and for a destination inside the source', async () => {
     const { root, src } = await photos();
-    const face = await harness(['dataset', 'prepare', src, path.join(root, 'out'), '--crop', 'face']);
-    expect(face.exitCode).toBe(2);
-    expect(face.stderr).toContain('--crop face is not available yet');
+    const crop = await harness(['dataset', 'prepare', src, path.join(root, 'out'), '--crop', 'eyes']);
+    expect(crop.exitCode).toBe(2);
+    expect(crop.stderr).toContain("Allowed choices are center, face");
     const inside = await harness(['dataset', 'prepare', src, path.join(src, 'out')]);
     expect(inside.exitCode).toBe(2);
     expect(inside.stderr).toContain('never writes into the source');

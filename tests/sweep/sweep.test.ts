@@ -33,6 +33,10 @@ describe('harness sweep', () => {
     expect(first.stdout).toContain('GPU busy');
     const report = await readFile(path.join(ws.root, 'reports', 'sweep-exp', 'report.md'), 'utf8');
     for (const id of ids) expect(report).toContain(id);
+    // every store reader sees the run spec at the top of spec.json (the report's "differs from baseline")
+    for (const id of ids) expect(JSON.parse(await readFile(path.join(ws.store, 'sweep-exp', id, 'spec.json'), 'utf8')).id).toBe(id);
+    expect(report).toMatch(/\| lr-low-[0-9a-f]{8} \| learning\\_rate=0\.00005 \|/);
+    expect(report).not.toContain('not in the current plan');
 
     const eventsBefore = await Promise.all(ids.map((id) => readFile(path.join(ws.store, 'sweep-exp', id, 'events.jsonl'), 'utf8')));
     const again = await runSweep(ws, ['--json']);
