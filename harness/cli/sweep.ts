@@ -155,6 +155,7 @@ function sweepView(io: Io): { reporter: SweepReporter; finish(): void } {
   const progress = progressReporter(io);
   const stamp = () => new Date().toISOString().slice(11, 19);
   let order: RunSpec[] = [];
+  const warned = new Set<string>();
   const sweepPrefix = (run: RunSpec, snapshot: ProgressSnapshot): string => {
     const index = order.findIndex((r) => r.id === run.id);
     const position = `[run ${index + 1}/${order.length}]`;
@@ -170,7 +171,12 @@ function sweepView(io: Io): { reporter: SweepReporter; finish(): void } {
       line: (text) => progress.phase(`[${stamp()}] ${text}`),
       train: (_worker, run) => ({
         phase: (message) => progress.phase(message),
-        warn: (message) => progress.warn(message),
+        // the same warning for every run (e.g. a local --script) is said once
+        warn: (message) => {
+          if (warned.has(message)) return;
+          warned.add(message);
+          progress.warn(message);
+        },
         progress: (snapshot) => progress.progress({ ...snapshot, runId: `${sweepPrefix(run, snapshot)} ${snapshot.runId}` }),
       }),
       sample: (_worker, p) => {

@@ -1,10 +1,10 @@
 // `harness status`: every planned run with its state in the store, plus store runs no longer planned.
-import { readdir } from 'node:fs/promises';
 import { readLock, isStale, type LockInfo } from '../store/lock.ts';
-import { experimentDir, runLayout } from '../store/layout.ts';
+import { runLayout } from '../store/layout.ts';
 import { readStatus, type RunState, type FailureReason } from '../store/status.ts';
 import { syncState } from '../tracking/state.ts';
 import { loadPlanContext, type ContextOptions } from './context.ts';
+import { storedRunIds } from '../store/runs.ts';
 
 export interface RunStatusRow {
   id: string;
@@ -62,14 +62,4 @@ async function rowFor(storeRoot: string, experiment: string, id: string, variant
 
 function lockSummary(lock: LockInfo) {
   return { pid: lock.pid, host: lock.host, stale: isStale(lock), heartbeatAt: lock.heartbeatAt };
-}
-
-async function storedRunIds(storeRoot: string, experiment: string): Promise<string[]> {
-  try {
-    const entries = await readdir(experimentDir(storeRoot, experiment), { withFileTypes: true });
-    return entries.filter((e) => e.isDirectory() && !e.name.startsWith('_') && !e.name.startsWith('.')).map((e) => e.name).sort();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
 }

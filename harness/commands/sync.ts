@@ -1,5 +1,4 @@
 // `harness sync <experiment>`: send every run's tracking data that W&B has not acknowledged yet.
-import { readdir } from 'node:fs/promises';
 import { loadExperiment } from '../config/load.ts';
 import { UsageError } from '../errors.ts';
 import { experimentDir, resolveStoreRoot, runLayout } from '../store/layout.ts';
@@ -9,6 +8,7 @@ import { syncRun, type RunSyncResult } from '../tracking/sync.ts';
 import { WandbClient } from '../tracking/wandb/client.ts';
 import { DEFAULT_POLICY, Http, policyFromEnv } from '../tracking/wandb/http.ts';
 import { closest } from '../util/suggest.ts';
+import { storedRunIds } from '../store/runs.ts';
 
 export interface SyncOptions {
   experiment: string;
@@ -55,7 +55,7 @@ export async function sync(options: SyncOptions): Promise<SyncResult> {
       `set WANDB_API_KEY, or add "machine ${new URL(target.baseUrl).hostname} login user password <key>" to ~/.netrc (\`wandb login\` writes it)`,
     );
   }
-  const runIds = await storedRuns(storeRoot, experiment.config.name);
+  const runIds = await storedRunIds(storeRoot, experiment.config.name);
   for (const wanted of options.runs ?? []) {
     if (!runIds.includes(wanted)) {
       const near = closest(wanted, runIds);
@@ -91,14 +91,4 @@ export async function sync(options: SyncOptions): Promise<SyncResult> {
       skipped: results.filter((r) => r.skipped).length,
     },
   };
-}
-
-async function storedRuns(storeRoot: string, experiment: string): Promise<string[]> {
-  try {
-    const entries = await readdir(experimentDir(storeRoot, experiment), { withFileTypes: true });
-    return entries.filter((e) => e.isDirectory() && !e.name.startsWith('_') && !e.name.startsWith('.')).map((e) => e.name).sort();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
 }

@@ -233,7 +233,7 @@ describe('harness dataset check (CLI)', () => {
 
   it('takes size, minimum and prefix from --experiment, and prints JSON with schemaVersion', async () => {
     const root = await tempDir('harness-dataset-exp-');
-    const dir = await cleanDataset(3, path.join(root, 'data'));
+    await cleanDataset(3, path.join(root, 'data'));
     await writeFile(path.join(root, 'exp.yaml'), MINIMAL.replace('  min_images: 2', `  min_images: 4\n  image_size: ${SIZE}`));
     const result = await harness(['dataset', 'check', '--experiment', 'exp.yaml', '--json'], { cwd: root });
     const report = JSON.parse(result.stdout);

@@ -20,7 +20,6 @@ afterAll(async () => hub.close());
 
 const UNET = 'unet/diffusion_pytorch_model.safetensors';
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const fast = { retry: { baseDelayMs: 5 } };
 
 function options(cacheDir: string, extra: Partial<Parameters<typeof snapshotModel>[0]> = {}) {
   return { id: BASE_ID, commit: baseCommit, cacheDir, hubUrl: hub.url, token: null, env: { HARNESS_HUB_RETRY_BASE_MS: '5' }, ...extra };

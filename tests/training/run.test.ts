@@ -2,8 +2,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { harness } from '../helpers/cli.ts';
-import { metricSteps, readEvents, runArgs, runFixture, workspace } from './helpers.ts';
+import { metricSteps, readEvents, runFixture, workspace } from './helpers.ts';
 
 describe('harness run (fixture trainer)', () => {
   it('trains a run: events per optimizer step, checkpoints, weights, self-describing run folder', async () => {

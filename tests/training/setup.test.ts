@@ -8,7 +8,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../harness/util/hash.ts';
 import { harness, REPO } from '../helpers/cli.ts';
-import { tempDir } from '../helpers/tmp.ts';
 import { FIXTURE_DIR, FIXTURE_SCRIPT, FIXTURE_SITE, runFixture, workspace } from './helpers.ts';
 
 const COMMIT = 'd035dcd7cc7c88e0a154609b62887d50bba9fdc2';

@@ -111,10 +111,13 @@ export class Http {
       const remaining = options.deadline - this.clock.now();
       if (remaining <= 0) throw lastError ?? new WandbHttpError(`${request.what}: out of time`, { retryable: true });
       let waitMs: number | null = null;
+      const cutByDeadline = remaining < this.policy.attemptTimeoutMs;
       try {
         return await this.attempt(request, Math.min(this.policy.attemptTimeoutMs, remaining), options.signal);
       } catch (error) {
         if (!(error instanceof AttemptFailed)) throw error;
+        // An attempt cut short by the overall deadline says less than the server's last real answer.
+        if (error.timedOut && cutByDeadline && lastError) throw lastError;
         lastError = error.error;
         if (!error.error.retryable || options.signal?.aborted) throw error.error;
         waitMs = error.retryAfterMs;
@@ -146,7 +149,7 @@ export class Http {
     } catch (cause) {
       this.lastAttemptFailed = !signal?.aborted;
       const why = timeout.aborted ? `no answer within ${Math.round(timeoutMs)} ms` : signal?.aborted ? 'cancelled' : networkReason(cause);
-      throw new AttemptFailed(new WandbHttpError(`${request.what}: ${why}`, { retryable: true, cause }), null);
+      throw new AttemptFailed(new WandbHttpError(`${request.what}: ${why}`, { retryable: true, cause }), null, timeout.aborted);
     }
     const retryable = response.status === 429 || response.status >= 500;
     this.lastAttemptFailed = retryable;
@@ -163,6 +166,7 @@ class AttemptFailed extends Error {
   constructor(
     readonly error: WandbHttpError,
     readonly retryAfterMs: number | null,
+    readonly timedOut = false,
   ) {
     super(error.message);
   }
