@@ -15,6 +15,8 @@ export interface LockInfo {
   purpose: string;
   startedAt: string;
   heartbeatAt: string;
+  /** the file could not be parsed (being written, or its writer died): heartbeatAt is its mtime */
+  incomplete?: boolean;
 }
 
 export interface RunLock {
@@ -131,13 +133,19 @@ export async function readLock(file: string): Promise<LockInfo | undefined> {
   try {
     return JSON.parse(text) as LockInfo;
   } catch {
-    // Empty or cut short: its writer died between create and write. Treat it as stale.
-    return { ...unknownHolder(), heartbeatAt: new Date(0).toISOString() };
+    // Empty or cut short: its writer is between create and write right now, or died there. Its age
+    // (the file's mtime) tells which: young, it is held; older than INCOMPLETE_GRACE_MS, it is stale.
+    const mtime = await stat(file).then((s) => s.mtime, () => new Date(0));
+    return { ...unknownHolder(), heartbeatAt: mtime.toISOString(), incomplete: true };
   }
 }
 
+/** How long a lock file may stay empty while its creator writes it. */
+const INCOMPLETE_GRACE_MS = 10_000;
+
 export function isStale(info: LockInfo, options: LockOptions = {}): boolean {
   const now = (options.now ?? (() => new Date()))().getTime();
+  if (info.incomplete) return now - Date.parse(info.heartbeatAt) > INCOMPLETE_GRACE_MS;
   if (now - Date.parse(info.heartbeatAt) > (options.staleMs ?? DEFAULT_STALE_MS)) return true;
   return info.host === os.hostname() && !pidAlive(info.pid);
 }

@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -67,7 +67,7 @@ describe('run locks', () => {
     if (!('heldBy' in taken)) await taken.release();
   });
 
-  it('treat a live holder as live and an empty lock file as stale', async () => {
+  it('treat a live holder as live, and an empty lock file as held while young and stale once old', async () => {
     const dir = await tempDir();
     const file = path.join(dir, 'lock.json');
     const mine = await tryLock(file);
@@ -76,7 +76,13 @@ describe('run locks', () => {
     expect('heldBy' in second && second.heldBy.pid).toBe(process.pid);
     expect(isStale(mine.info)).toBe(false);
     await mine.release();
+    // an empty lock file is being written by its creator: held, for a while
     await writeFile(file, '');
+    const whileWritten = await tryLock(file);
+    expect('heldBy' in whileWritten && whileWritten.heldBy.incomplete).toBe(true);
+    // …and stale once its creator clearly died between creating and writing it
+    const past = new Date(Date.now() - 60_000);
+    await utimes(file, past, past);
     const afterCrash = await tryLock(file);
     expect('heldBy' in afterCrash).toBe(false);
     if (!('heldBy' in afterCrash)) await afterCrash.release();
