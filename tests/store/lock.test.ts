@@ -10,13 +10,18 @@ import { tempDir } from '../helpers/tmp.ts';
 const LOCKER = path.join(REPO, 'tests/fixtures/store/locker.ts');
 
 async function race(file: string, count: number, staleMs = 90_000): Promise<{ outcome: string; tookOverFrom?: number | null }[]> {
-  // every child is loaded and waiting before the start; the winner holds long enough that a late one still loses
-  const startAt = Date.now() + 3000;
+  // every child is loaded and waiting before the start; the winner holds the lock until all have answered
+  const startAt = Date.now() + 2000;
   const children = Array.from({ length: count }, () =>
-    execa(process.execPath, ['--import', 'tsx', LOCKER, file, '6000', String(staleMs)], { cwd: REPO, env: { START_AT: String(startAt) } }),
+    execa(process.execPath, ['--import', 'tsx', LOCKER, file, String(staleMs)], { cwd: REPO, env: { START_AT: String(startAt) } }),
   );
-  const results = await Promise.all(children);
-  return results.map((r) => JSON.parse(r.stdout));
+  const firstLines = children.map(
+    (child) => new Promise<string>((resolve) => child.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().split('\n')[0]!))),
+  );
+  const outcomes = (await Promise.all(firstLines)).map((line) => JSON.parse(line));
+  await writeFile(`${file}.release`, '');
+  await Promise.all(children);
+  return outcomes;
 }
 
 function deadLock(overrides: Partial<LockInfo> = {}): LockInfo {
