@@ -8,7 +8,7 @@ import type { ScoreReport } from '../scoring/types.ts';
 import { readJson, readJsonLines } from '../store/atomic.ts';
 import { checksLayout, controlLayout, experimentDir, runLayout, sampleSetFiles } from '../store/layout.ts';
 import type { RunStatus } from '../store/status.ts';
-import type { LoadedRun, LoadedSet, LoadedStore, ReportSettings, StoredSpec, TrainEvent } from './types.ts';
+import type { LoadedRun, LoadedSet, LoadedStore, ReportSettings, StoredSpec, StoredEvent } from './types.ts';
 
 export const LOG_TAIL_LINES = 40;
 const LOG_TAIL_BYTES = 64 * 1024;
@@ -49,9 +49,9 @@ async function loadRun(storeRoot: string, experiment: string, entry: PlannedRun,
   const spec = await tryJson<StoredSpec>(layout.spec, warnings);
   const status = await tryJson<RunStatus>(layout.status, warnings);
   const variant = entry.variant || status?.variant || spec?.variant || entry.id.replace(/-[0-9a-f]{8}$/, '');
-  let events: TrainEvent[] = [];
+  let events: StoredEvent[] = [];
   try {
-    events = (await readJsonLines<TrainEvent>(layout.events)).filter((e) => e !== null && typeof e === 'object');
+    events = (await readJsonLines<StoredEvent>(layout.events)).filter((e) => e !== null && typeof e === 'object');
   } catch (error) {
     warnings.push(`${layout.events}: ${(error as Error).message}; loss and VRAM left out for this run`);
   }

@@ -1,5 +1,5 @@
 // Pure: training facts of one run from its events (DESIGN.md §5): smoothed loss, peak VRAM, speed, time.
-import type { TrainEvent } from './types.ts';
+import type { StoredEvent } from './types.ts';
 import { eventSeconds } from '../train/events.ts';
 
 /** s_t = EMA_FACTOR · s_{t−1} + (1 − EMA_FACTOR) · loss_t, starting at the first loss. */
@@ -41,9 +41,9 @@ export function ema(values: (number | null)[], factor = EMA_FACTOR): (number | n
   });
 }
 
-export function trainingFacts(events: TrainEvent[]): TrainingFacts {
+export function trainingFacts(events: StoredEvent[]): TrainingFacts {
   // a resumed run repeats the steps after its checkpoint: the later process's value wins
-  const byStep = new Map<number, TrainEvent>();
+  const byStep = new Map<number, StoredEvent>();
   for (const event of events) {
     if (event.type === 'metric' && typeof event.step === 'number' && Number.isFinite(event.step)) byStep.set(event.step, event);
   }
@@ -85,7 +85,7 @@ export function trainingFacts(events: TrainEvent[]): TrainingFacts {
   };
 }
 
-function timing(events: TrainEvent[]): { secondsPerStep: number | null; wallSeconds: number | null } {
+function timing(events: StoredEvent[]): { secondsPerStep: number | null; wallSeconds: number | null } {
   let wall = 0;
   let haveWall = false;
   let stepSeconds = 0;

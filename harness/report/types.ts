@@ -4,20 +4,8 @@ import type { SampleSetManifest } from '../samples/types.ts';
 import type { ScoreReport } from '../scoring/types.ts';
 import type { RunStatus } from '../store/status.ts';
 
-/** One line of events.jsonl (DESIGN.md §5); every field but `type` may be missing in an old or cut run. */
-export interface TrainEvent {
-  v?: number;
-  type: string;
-  step?: number;
-  /** unix seconds (or ms, or an ISO string: eventSeconds normalises) */
-  t?: number | string;
-  loss?: number;
-  lr?: number;
-  vram_alloc_mb?: number;
-  vram_reserved_mb?: number;
-  vram_peak_mb?: number;
-  [key: string]: unknown;
-}
+export type { StoredEvent } from '../train/events.ts';
+import type { StoredEvent } from '../train/events.ts';
 
 /** spec.json as the planner writes it, plus whatever the trainer adds; every field optional on read. */
 export interface StoredSpec {
@@ -56,7 +44,7 @@ export interface LoadedRun {
   status: RunStatus | null;
   env: Record<string, unknown> | null;
   command: unknown;
-  events: TrainEvent[];
+  events: StoredEvent[];
   /** status.logTail, else the last lines of train.log; null when neither exists */
   logTail: string[] | null;
   /** every complete sample set of the run (set.json present), in set-id order */

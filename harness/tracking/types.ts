@@ -1,4 +1,5 @@
 // What tracking mirrors: W&B-shaped history rows derived from the run store, and the sinks they go to.
+import type { StoredEvent } from '../train/events.ts';
 
 /** An image logged in a history row, in W&B's `image-file` shape, plus where its bytes are in the run folder. */
 export interface ImageFileValue {
@@ -78,18 +79,5 @@ export const NULL_SINK: TrackingSink = {
   async finish() {},
 };
 
-/** A metric event as python/train.py's tap appends it to events.jsonl (DESIGN.md §5); other types pass through. */
-export interface RunEvent {
-  v?: number;
-  type: string;
-  step?: number;
-  /** unix seconds (a float); milliseconds and ISO strings are accepted too */
-  t?: number | string;
-  loss?: number;
-  lr?: number;
-  vram_alloc_mb?: number;
-  vram_reserved_mb?: number;
-  vram_peak_mb?: number;
-  s_per_it?: number;
-  [key: string]: unknown;
-}
+/** A line of events.jsonl as python/train.py's tap appends it (DESIGN.md §5); other types pass through. */
+export type RunEvent = StoredEvent;

@@ -62,6 +62,25 @@ export type TrainEvent = StartEvent | MetricEvent | CheckpointEvent | WeightsSav
 
 export const EVENT_VERSION = 1;
 
+/**
+ * One line of events.jsonl as readers outside the trainer see it (reports, tracking): every field but
+ * `type` may be missing in an old or cut run, and unknown fields pass through.
+ */
+export interface StoredEvent {
+  v?: number;
+  type: string;
+  step?: number;
+  /** unix seconds (a float); milliseconds and ISO strings are accepted too (eventSeconds) */
+  t?: number | string;
+  loss?: number;
+  lr?: number;
+  vram_alloc_mb?: number;
+  vram_reserved_mb?: number;
+  vram_peak_mb?: number;
+  s_per_it?: number;
+  [key: string]: unknown;
+}
+
 /** An event's time `t` in unix seconds: the trainer writes seconds; milliseconds and ISO strings are accepted too. */
 export function eventSeconds(t: unknown): number | null {
   if (typeof t === 'number' && Number.isFinite(t)) return t > 1e11 ? t / 1000 : t;
