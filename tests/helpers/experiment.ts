@@ -9,15 +9,18 @@ export function tokBoyText(): string {
   return readFileSync(TOK_BOY, 'utf8');
 }
 
-export const MINIMAL = `name: mini
-base:
+/** A pinned (made-up) base model and VAE and the real diffusers pin: the `base:` block of test experiments. */
+export const PINNED_BASE = `base:
   model: { id: org/base, commit: 0123456789abcdef0123456789abcdef01234567 }
   vae: { id: org/vae, commit: 89abcdef0123456789abcdef0123456789abcdef }
   diffusers:
     release: v0.40.0
     commit: d035dcd7cc7c88e0a154609b62887d50bba9fdc2
     sha256: 88ffa83ccf7f45fb79fb7fc7fd23bf49ba87a5ba8b011ae295dd0b57fdd5ddfa
-dataset:
+`;
+
+/** `base:`, `dataset:` and `baseline:` of a small valid experiment; tests add `samples:` (and more). */
+export const MINIMAL_HEAD = `${PINNED_BASE}dataset:
   dir: data
   instance_prompt: a photo of TOK boy
   caption_prefix: "a photo of TOK boy, "
@@ -31,7 +34,10 @@ baseline:
   mixed_precision: fp16
   checkpointing_steps: 10
   seed: 0
-variants:
+`;
+
+export const MINIMAL = `name: mini
+${MINIMAL_HEAD}variants:
   lr-low:
     learning_rate: 5.0e-5
 samples:

@@ -11,6 +11,7 @@ import type { ImageScore, ScoreReport } from '../../harness/scoring/types.ts';
 import { runLayout, sampleFileName, sampleSetFiles } from '../../harness/store/layout.ts';
 import { sha256 } from '../../harness/util/hash.ts';
 import { REPO } from '../helpers/cli.ts';
+import { MINIMAL_HEAD } from '../helpers/experiment.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 export const FIXTURES = path.join(REPO, 'tests', 'fixtures', 'regression');
@@ -18,28 +19,7 @@ export const SCENES = ['portrait', 'garden'] as const;
 export const SEEDS = [1, 2, 3] as const;
 
 export const EXPERIMENT_YAML = `name: mini
-base:
-  model: { id: org/base, commit: 0123456789abcdef0123456789abcdef01234567 }
-  vae: { id: org/vae, commit: 89abcdef0123456789abcdef0123456789abcdef }
-  diffusers:
-    release: v0.40.0
-    commit: d035dcd7cc7c88e0a154609b62887d50bba9fdc2
-    sha256: 88ffa83ccf7f45fb79fb7fc7fd23bf49ba87a5ba8b011ae295dd0b57fdd5ddfa
-dataset:
-  dir: data
-  instance_prompt: a photo of TOK boy
-  caption_prefix: "a photo of TOK boy, "
-  min_images: 2
-baseline:
-  resolution: 512
-  train_batch_size: 2
-  learning_rate: 1.0e-4
-  max_train_steps: 20
-  lr_warmup_steps: 0
-  mixed_precision: fp16
-  checkpointing_steps: 10
-  seed: 0
-samples:
+${MINIMAL_HEAD}samples:
   prompts:
     - id: portrait
       prompt: a photo of TOK boy, portrait

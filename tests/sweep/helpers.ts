@@ -6,6 +6,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { BIN, harness, REPO, type CliResult } from '../helpers/cli.ts';
+import { PINNED_BASE } from '../helpers/experiment.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 export const FIXTURE_SCRIPT = path.join(REPO, 'tests/fixtures/trainer/train_dreambooth_lora_sdxl.py');
@@ -14,14 +15,7 @@ const FAKE_SAMPLER = path.join(REPO, 'tests/fixtures/sampler/fake-sampler.mjs');
 const FACES = path.join(REPO, 'tests/fixtures/faces');
 
 export const EXPERIMENT = `name: sweep-exp
-base:
-  model: { id: org/base, commit: 0123456789abcdef0123456789abcdef01234567 }
-  vae: { id: org/vae, commit: 89abcdef0123456789abcdef0123456789abcdef }
-  diffusers:
-    release: v0.40.0
-    commit: d035dcd7cc7c88e0a154609b62887d50bba9fdc2
-    sha256: 88ffa83ccf7f45fb79fb7fc7fd23bf49ba87a5ba8b011ae295dd0b57fdd5ddfa
-dataset:
+${PINNED_BASE}dataset:
   dir: data
   instance_prompt: a photo of TOK boy
   caption_prefix: "a photo of TOK boy, "
