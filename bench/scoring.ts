@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { editImage, type ImageEdit } from '../harness/image/index.ts';
 import { extractFeatures } from '../harness/scoring/extract.ts';
 import { createExtractor, createScorer } from '../harness/scoring/index.ts';
-import { loadHuman } from '../harness/scoring/models.ts';
+import { loadModels } from '../harness/scoring/models.ts';
 import { defaultWorkers } from '../harness/scoring/pool.ts';
 
 const FACES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../tests/fixtures/faces');
@@ -38,7 +38,7 @@ export async function bench(): Promise<Record<string, number | string>> {
 
     // in this process: the model load, then one image at a time (warm)
     let t = performance.now();
-    await loadHuman();
+    await loadModels();
     const loadMs = performance.now() - t;
     await extractFeatures(files[0]!); // first call pays one-off kernel set-up
     const single: number[] = [];
@@ -81,6 +81,7 @@ export async function bench(): Promise<Record<string, number | string>> {
       stage_read_ms: stage('read'),
       stage_decode_ms: stage('decode'),
       stage_detect_ms: stage('detect'),
+      stage_mask_ms: stage('mask'),
       stage_hair_ms: stage('hair'),
       peak_rss_mb_main: process.resourceUsage().maxRSS / 1024,
     };

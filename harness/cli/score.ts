@@ -75,10 +75,16 @@ Scores, each relative to the reference photos (1 = like the references):
   identity  cosine of the face embedding (Human's FaceRes) to the centroid of the reference embeddings
   nose      nose ratios from the face mesh, typicality against the references: 1 = typical,
             exp(-d²/2) at d reference standard deviations; needs a near-frontal face
-  neck      chin-to-shoulder length / face height, typicality as above; needs visible, level shoulders
-  curls     texture + colour descriptor of the hair band above the forehead vs the references' band
+  neck      chin-to-shoulder length / face height, typicality as above; needs visible, level shoulders.
+            Without a usable face (back view): ears-to-shoulders length / shoulder span against the
+            references' same keypoint measure; needs both ears and level shoulders
+  curls     texture + colour descriptor of the hair band above the forehead vs the references' band,
+            read only where the person mask (MediaPipe selfie) says person. Without a usable face the
+            band is placed on the upper head from the ear and shoulder keypoints
 A marker that cannot be read is null with a reason (no_face, profile, back_view, shoulders_hidden,
-hair_occluded, unreadable), never 0; every aggregate says how many images it rests on.
+hair_occluded: band mostly outside the picture or mostly background, unreadable), never 0; every
+aggregate says how many images it rests on. The JSON says per image where the band was read
+(hair.from: mesh or pose) and which share of it the mask called person (hair.person).
 The ceiling row scores each reference photo against the others (leave-one-out): "as consistent as
 the real photos are". Files named <prompt-id>__s<seed>.png are also summarised per prompt, with
 bootstrap 95 % intervals over seeds. Models ship in npm packages: nothing is downloaded.

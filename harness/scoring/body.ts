@@ -46,7 +46,12 @@ export async function detectBody(human: HumanInstance, image: { shape: number[] 
   // pad to a square around the centre, as the model expects, then undo it on the keypoints
   const padY = width > height ? Math.trunc((width - height) / 2) : 0;
   const padX = height > width ? Math.trunc((height - width) / 2) : 0;
-  const input = tf.tidy(() => tf.cast(tf.image.resizeBilinear(tf.pad(tf.expandDims(image, 0), [[0, 0], [padY, padY], [padX, padX], [0, 0]]), [size, size]), 'int32'));
+  // a square image needs no padding (and copying a 1024² tensor for nothing costs ~20 ms)
+  const input = tf.tidy(() => {
+    const batch = tf.expandDims(image, 0);
+    const padded = padX === 0 && padY === 0 ? batch : tf.pad(batch, [[0, 0], [padY, padY], [padX, padX], [0, 0]]);
+    return tf.cast(tf.image.resizeBilinear(padded, [size, size]), 'int32');
+  });
   let raw: number[][][][];
   try {
     const output = model.execute(input);

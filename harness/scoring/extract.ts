@@ -1,11 +1,13 @@
-// One image → its features: decode (sharp), detect (Human), hair band. Runs inside a pool worker.
+// One image → its features: decode (sharp), detect (Human, MoveNet), person mask, hair band. Runs inside a
+// pool worker.
 import { readFile } from 'node:fs/promises';
 import { decodeImage } from '../image/index.ts';
 import { sha256 } from '../util/hash.ts';
-import { bodyFeatures, faceFeatures, mainFace, type ImageFeatures } from './features.ts';
 import { detectBody } from './body.ts';
-import { hairDescriptor } from './hair.ts';
-import { loadHuman } from './models.ts';
+import { bodyFeatures, faceFeatures, mainFace, type ImageFeatures } from './features.ts';
+import { hairFeatures, meshBand, poseBand } from './hair.ts';
+import { personMask } from './mask.ts';
+import { loadModels } from './models.ts';
 
 /**
  * Longest side the detectors see. Human crops faces from the input for its 192/224-pixel models, so
@@ -17,21 +19,31 @@ export interface StageTimes {
   read: number;
   decode: number;
   detect: number;
+  mask: number;
   hair: number;
 }
 
-export async function extractFeatures(file: string): Promise<{ features: ImageFeatures; times: StageTimes }> {
-  const times: StageTimes = { read: 0, decode: 0, detect: 0, hair: 0 };
+export function emptyStageTimes(): StageTimes {
+  return { read: 0, decode: 0, detect: 0, mask: 0, hair: 0 };
+}
+
+/** `given` is the file's content and hash when the caller already read it (the pool's main thread does). */
+export async function extractFeatures(file: string, given?: { bytes: Uint8Array; sha256: string }): Promise<{ features: ImageFeatures; times: StageTimes }> {
+  const times = emptyStageTimes();
   let t = performance.now();
   const lap = (stage: keyof StageTimes) => {
     const now = performance.now();
     times[stage] = now - t;
     t = now;
   };
-  const bytes = await readFile(file);
-  const hash = sha256(bytes);
+  const bytes = given?.bytes ?? (await readFile(file));
+  const hash = given?.sha256 ?? sha256(bytes);
   lap('read');
   return { features: await extractFromBytes(bytes, hash, lap), times };
+}
+
+function failed(hash: string, width: number, height: number, error: string): ImageFeatures {
+  return { sha256: hash, width, height, face: null, body: null, hair: null, error };
 }
 
 async function extractFromBytes(bytes: Uint8Array, hash: string, lap: (stage: keyof StageTimes) => void): Promise<ImageFeatures> {
@@ -39,28 +51,35 @@ async function extractFromBytes(bytes: Uint8Array, hash: string, lap: (stage: ke
   try {
     image = await decodeImage(bytes, { maxSide: DETECT_MAX_SIDE });
   } catch (error) {
-    return { sha256: hash, width: 0, height: 0, face: null, body: null, error: `cannot decode image: ${(error as Error).message}` };
+    return failed(hash, 0, 0, `cannot decode image: ${(error as Error).message}`);
   }
   lap('decode');
-  const human = await loadHuman();
+  const { human, mask: maskModel } = await loadModels();
   const tensor = human.tf.tensor3d(image.data, [image.height, image.width, 3], 'int32');
   let result;
   let body;
+  let mask;
   try {
     result = await human.detect(tensor);
     body = await detectBody(human, tensor as unknown as { shape: number[] });
+    lap('detect');
+    mask = await personMask(human, maskModel, tensor as unknown as { shape: number[] });
+    lap('mask');
   } finally {
     tensor.dispose();
   }
-  if (result.error) return { sha256: hash, width: image.width, height: image.height, face: null, body: null, error: `face models failed: ${result.error}` };
-  lap('detect');
+  if (result.error) return failed(hash, image.width, image.height, `face models failed: ${result.error}`);
   const face = mainFace(result);
+  const keypoints = bodyFeatures(body);
+  // no usable face (back view, profile): the head is placed from the ear and shoulder keypoints instead
+  const band = face ? { frame: meshBand(face.mesh), from: 'mesh' as const } : keypoints ? { frame: poseBand(keypoints.keypoints), from: 'pose' as const } : null;
   const features: ImageFeatures = {
     sha256: hash,
     width: image.width,
     height: image.height,
-    face: face ? faceFeatures(face, { descriptor: hairDescriptor(image, face.mesh) }) : null,
-    body: bodyFeatures(body),
+    face: face ? faceFeatures(face) : null,
+    body: keypoints,
+    hair: band?.frame ? hairFeatures(image, band.frame, band.from, mask) : null,
   };
   lap('hair');
   return features;

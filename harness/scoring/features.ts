@@ -1,5 +1,6 @@
 // What one image yields before any reference is involved: cacheable by image hash + scorer version.
 // Pure: turns Human's raw result into the measures the markers need.
+import type { HairFeatures } from './hair.ts';
 import type { HumanBody, HumanFace, HumanResult } from './models.ts';
 
 export interface Point2 {
@@ -24,9 +25,6 @@ export interface FaceFeatures {
   /** 2D image points for the neck marker */
   chin: [number, number];
   faceHeight: number;
-  /** hair-band descriptor; null with the reason when the band is not usable */
-  hair: number[] | null;
-  hairMissing?: 'hair_occluded';
 }
 
 export interface ImageFeatures {
@@ -35,6 +33,8 @@ export interface ImageFeatures {
   height: number;
   face: FaceFeatures | null;
   body: { score: number; keypoints: Partial<Record<BodyPart, Point2>> } | null;
+  /** the hair band (curls): null when there was nowhere to put it (no face mesh, no head keypoints) */
+  hair: HairFeatures | null;
   error?: string;
 }
 
@@ -88,7 +88,7 @@ export function mainFace(result: HumanResult): HumanFace | null {
   return best;
 }
 
-export function faceFeatures(face: HumanFace, hair: { descriptor: number[] | null }): FaceFeatures {
+export function faceFeatures(face: HumanFace): FaceFeatures {
   const angle = face.rotation?.angle ?? { yaw: 0, pitch: 0, roll: 0 };
   const mesh = face.mesh;
   const chin = mesh[MESH.chin]!;
@@ -101,8 +101,6 @@ export function faceFeatures(face: HumanFace, hair: { descriptor: number[] | nul
     nose: noseRatios(mesh),
     chin: [chin[0], chin[1]],
     faceHeight: dist2(mesh[MESH.foreheadTop]!, chin),
-    hair: hair.descriptor,
-    ...(hair.descriptor ? {} : { hairMissing: 'hair_occluded' as const }),
   };
 }
 

@@ -7,7 +7,7 @@ import { isImageFile } from '../image/index.ts';
 import { sha256 } from '../util/hash.ts';
 import { countMissing, summarise, summarisePerPrompt } from './aggregate.ts';
 import { createFeatureCache, type FeatureCache } from './cache.ts';
-import type { StageTimes } from './extract.ts';
+import { emptyStageTimes, type StageTimes } from './extract.ts';
 import type { ImageFeatures } from './features.ts';
 import { buildReferenceModel, scoreFeatures, type ReferenceModel } from './markers.ts';
 import { HUMAN_MODELS, humanVersion } from './models.ts';
@@ -18,7 +18,8 @@ import { MARKERS, type ImageScore, type Marker, type ScoreReport } from './types
 export const SCORE_SCHEMA_VERSION = 1;
 /** Bump the suffix whenever features or their gates change: it keys the cache and goes in every report. */
 // features-2: body keypoints without Human's cross-image smoothing (harness/scoring/body.ts)
-export const SCORER_VERSION = `human-${humanVersion()}+features-2`;
+// features-3: person mask on the hair band; hair band and neck from body keypoints when there is no face
+export const SCORER_VERSION = `human-${humanVersion()}+features-3`;
 
 export interface ExtractorOptions {
   /** worker threads; default one per core */
@@ -45,23 +46,25 @@ export function createExtractor(options: ExtractorOptions = {}): Extractor {
   let pool: ExtractorPool | null = null;
   const workers = options.workers ?? defaultWorkers();
   const cache: FeatureCache | null = options.cacheDir ? createFeatureCache(options.cacheDir, SCORER_VERSION) : null;
-  const stats: ExtractStats = { images: 0, cached: 0, times: { read: 0, decode: 0, detect: 0, hair: 0 } };
+  const stats: ExtractStats = { images: 0, cached: 0, times: emptyStageTimes() };
   const getPool = () => (pool ??= createPool(workers));
 
   const one = async (file: string): Promise<ImageFeatures> => {
     stats.images++;
     let hash: string;
+    let bytes: Uint8Array;
     try {
-      hash = sha256(await readFile(file));
+      bytes = await readFile(file);
+      hash = sha256(bytes);
     } catch (error) {
-      return { sha256: '', width: 0, height: 0, face: null, body: null, error: `cannot read image: ${(error as Error).message}` };
+      return { sha256: '', width: 0, height: 0, face: null, body: null, hair: null, error: `cannot read image: ${(error as Error).message}` };
     }
     const cached = await cache?.get(hash);
     if (cached) {
       stats.cached++;
       return cached;
     }
-    const { features, times } = await getPool().extract(file);
+    const { features, times } = await getPool().extract(file, { bytes, sha256: hash });
     for (const stage of Object.keys(times) as (keyof StageTimes)[]) stats.times[stage] += times[stage];
     await cache?.set(features);
     return features;
@@ -131,6 +134,7 @@ function roundScore(score: ImageScore, embeddings: boolean): ImageScore {
     out.measures = {
       ...(score.measures.nose ? { nose: score.measures.nose.map((v) => round(v)) } : {}),
       ...(score.measures.neck === undefined ? {} : { neck: round(score.measures.neck) }),
+      ...(score.measures.neckPose === undefined ? {} : { neckPose: round(score.measures.neckPose) }),
     };
   }
   if (!embeddings) delete out.embedding;
@@ -142,6 +146,7 @@ function referenceWarnings(model: ReferenceModel): string[] {
   const reasons: Record<Exclude<keyof ReferenceModel, 'count' | 'identity'>, string> = {
     nose: 'no reference photo has a near-frontal face: nose cannot be scored',
     neck: 'no reference photo shows chin and level shoulders: neck cannot be scored',
+    neckPose: 'no reference photo shows both ears and level shoulders: neck cannot be scored on back views',
     hair: 'no reference photo shows the hair above the forehead: curls cannot be scored',
   };
   for (const key of Object.keys(reasons) as (keyof typeof reasons)[]) if (!model[key]) warnings.push(reasons[key]);

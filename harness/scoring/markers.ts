@@ -26,7 +26,9 @@ export const SD_FLOOR = { nose: 0.04, neck: 0.08 } as const;
 
 export interface MarkerMeasures {
   nose: number[] | null;
-  neck: number | null;
+  /** mesh: chin to shoulders' midpoint / face height; pose (no usable face): ears' to shoulders' midpoint / shoulder span */
+  neck: { value: number; from: 'mesh' | 'pose' } | null;
+  hair: number[] | null;
   missing: Partial<Record<Marker, MissingReason>>;
 }
 
@@ -49,7 +51,7 @@ export function noFaceReason(features: ImageFeatures): MissingReason {
   return 'no_face';
 }
 
-function neckMeasure(features: ImageFeatures): { value: number | null; reason?: MissingReason } {
+function meshNeck(features: ImageFeatures): { value: number | null; reason?: MissingReason } {
   const face = features.face!;
   const left = kp(features, 'leftShoulder');
   const right = kp(features, 'rightShoulder');
@@ -63,11 +65,38 @@ function neckMeasure(features: ImageFeatures): { value: number | null; reason?: 
   return { value: Math.hypot(midX - face.chin[0], midY - face.chin[1]) / face.faceHeight };
 }
 
+/**
+ * The neck from body keypoints alone, for images without a usable face (back views): the distance from
+ * the ears' midpoint to the shoulders' midpoint over the shoulder span. Needs both ears and both
+ * shoulders, and a level shoulder line (a turned body foreshortens the span).
+ */
+export function poseNeck(features: ImageFeatures): { value: number | null; reason?: MissingReason } {
+  const left = kp(features, 'leftShoulder');
+  const right = kp(features, 'rightShoulder');
+  if (!left || !right || left.score < GATES.shoulderMinScore || right.score < GATES.shoulderMinScore) return { value: null, reason: 'shoulders_hidden' };
+  const leftEar = kp(features, 'leftEar');
+  const rightEar = kp(features, 'rightEar');
+  if (!leftEar || !rightEar || leftEar.score < GATES.headKeypointMinScore || rightEar.score < GATES.headKeypointMinScore) return { value: null };
+  const span = Math.hypot(left.x - right.x, left.y - right.y);
+  const tilt = (Math.atan2(Math.abs(left.y - right.y), Math.abs(left.x - right.x)) * 180) / Math.PI;
+  const earX = (leftEar.x + rightEar.x) / 2;
+  const earY = (leftEar.y + rightEar.y) / 2;
+  const midX = (left.x + right.x) / 2;
+  const midY = (left.y + right.y) / 2;
+  if (span === 0 || tilt > GATES.shoulderMaxTilt || midY <= earY) return { value: null, reason: 'shoulders_hidden' };
+  return { value: Math.hypot(midX - earX, midY - earY) / span };
+}
+
 /** The raw measures of one image with the gates applied; reference-independent. */
 export function measures(features: ImageFeatures): MarkerMeasures {
+  const hair = features.hair?.descriptor ?? null;
   if (!features.face) {
     const reason = noFaceReason(features);
-    return { nose: null, neck: null, missing: { identity: reason, nose: reason, neck: reason, curls: reason } };
+    const missing: Partial<Record<Marker, MissingReason>> = { identity: reason, nose: reason };
+    const neck = features.error ? { value: null } : poseNeck(features);
+    if (neck.value === null) missing.neck = neck.reason ?? reason;
+    if (!hair) missing.curls = features.hair && !features.error ? 'hair_occluded' : reason;
+    return { nose: null, neck: neck.value === null ? null : { value: neck.value, from: 'pose' }, hair, missing };
   }
   const face = features.face;
   const missing: Partial<Record<Marker, MissingReason>> = {};
@@ -77,10 +106,10 @@ export function measures(features: ImageFeatures): MarkerMeasures {
     nose = null;
     missing.nose = 'profile';
   }
-  const neck = neckMeasure(features);
+  const neck = meshNeck(features);
   if (neck.reason) missing.neck = neck.reason;
-  if (!face.hair) missing.curls = face.hairMissing ?? 'hair_occluded';
-  return { nose, neck: neck.value, missing };
+  if (!hair) missing.curls = 'hair_occluded';
+  return { nose, neck: neck.value === null ? null : { value: neck.value, from: 'mesh' }, hair, missing };
 }
 
 interface Distribution {
@@ -93,6 +122,8 @@ export interface ReferenceModel {
   identity: number[] | null;
   nose: Distribution | null;
   neck: Distribution | null;
+  /** the keypoint neck measure of the references (frontal ones: a turned body foreshortens the span) */
+  neckPose: Distribution | null;
   hair: number[] | null;
 }
 
@@ -113,20 +144,26 @@ export function buildReferenceModel(references: readonly ImageFeatures[]): Refer
   const embeddings: number[][] = [];
   const noses: number[][] = [];
   const necks: number[][] = [];
+  const posedNecks: number[][] = [];
   const hairs: number[][] = [];
   for (const features of references) {
     const m = measures(features);
     const face = features.face;
     if (face && !m.missing.identity) embeddings.push(face.embedding);
     if (m.nose) noses.push(m.nose);
-    if (m.neck !== null) necks.push([m.neck]);
-    if (face?.hair) hairs.push(face.hair);
+    if (m.neck) (m.neck.from === 'mesh' ? necks : posedNecks).push([m.neck.value]);
+    if (face && Math.abs(face.yaw) <= GATES.neckMaxYaw) {
+      const posed = poseNeck(features);
+      if (posed.value !== null) posedNecks.push([posed.value]);
+    }
+    if (m.hair) hairs.push(m.hair);
   }
   return {
     count: references.length,
     identity: embeddings.length ? centroid(embeddings) : null,
     nose: distribution(noses, SD_FLOOR.nose),
     neck: distribution(necks, SD_FLOOR.neck),
+    neckPose: distribution(posedNecks, SD_FLOOR.neck),
     hair: hairs.length ? hairCentroid(hairs) : null,
   };
 }
@@ -143,16 +180,24 @@ export function scoreFeatures(file: string, features: ImageFeatures, model: Refe
   const face = features.face;
   const identity = face && !m.missing.identity && model.identity ? cosine(face.embedding, model.identity) : null;
   const nose = m.nose && model.nose ? typicality(m.nose, model.nose) : null;
-  const neck = m.neck !== null && model.neck ? typicality([m.neck], model.neck) : null;
-  const curls = face?.hair && !m.missing.curls && model.hair ? hairSimilarity(face.hair, model.hair) : null;
+  const neckDist = m.neck?.from === 'mesh' ? model.neck : model.neckPose;
+  const neck = m.neck && neckDist ? typicality([m.neck.value], neckDist) : null;
+  const curls = m.hair && model.hair ? hairSimilarity(m.hair, model.hair) : null;
   const score: ImageScore = { file, sha256: features.sha256, identity, curls, nose, neck, face: face !== null, missing: m.missing };
-  if (m.nose || m.neck !== null) score.measures = { ...(m.nose ? { nose: m.nose } : {}), ...(m.neck !== null ? { neck: m.neck } : {}) };
+  if (m.nose || m.neck) {
+    score.measures = {
+      ...(m.nose ? { nose: m.nose } : {}),
+      ...(m.neck?.from === 'mesh' ? { neck: m.neck.value } : {}),
+      ...(m.neck?.from === 'pose' ? { neckPose: m.neck.value } : {}),
+    };
+  }
   if (face) {
     score.yaw = face.yaw;
     score.pitch = face.pitch;
     score.embedding = face.embedding;
   }
   if (features.body) score.bodyConfidence = features.body.score;
+  if (features.hair) score.hair = { from: features.hair.from, inside: features.hair.inside, person: features.hair.person };
   if (features.error) score.error = features.error;
   return score;
 }

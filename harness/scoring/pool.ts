@@ -1,7 +1,7 @@
 // Feature extraction on all cores: worker threads, each loading the models once, fed one file at a time.
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { StageTimes } from './extract.ts';
+import { emptyStageTimes, type StageTimes } from './extract.ts';
 import type { ImageFeatures } from './features.ts';
 import type { WorkerReply, WorkerRequest } from './worker.ts';
 
@@ -13,6 +13,7 @@ export interface Extraction {
 interface Job {
   id: number;
   file: string;
+  given?: { bytes: Uint8Array; sha256: string };
   resolve(value: Extraction): void;
   reject(error: Error): void;
 }
@@ -24,7 +25,8 @@ interface Slot {
 }
 
 export interface ExtractorPool {
-  extract(file: string): Promise<Extraction>;
+  /** `given`: the file's bytes and hash when already read; the bytes move to the worker (not copied) */
+  extract(file: string, given?: { bytes: Uint8Array; sha256: string }): Promise<Extraction>;
   /** model load time of each worker, ms (once they are ready) */
   loadTimes(): Promise<number[]>;
   close(): Promise<void>;
@@ -49,7 +51,9 @@ export function createPool(size = defaultWorkers()): ExtractorPool {
       const job = queue.shift();
       if (!job) return;
       slot.job = job;
-      slot.worker.postMessage({ id: job.id, file: job.file } satisfies WorkerRequest);
+      const { bytes, sha256 } = job.given ?? {};
+      const transfer = bytes && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? [bytes.buffer as ArrayBuffer] : [];
+      slot.worker.postMessage({ id: job.id, file: job.file, ...(bytes ? { bytes, sha256 } : {}) } satisfies WorkerRequest, transfer);
     }
   };
 
@@ -79,8 +83,8 @@ export function createPool(size = defaultWorkers()): ExtractorPool {
             // one image failing (e.g. removed mid-run) is that image's result; only a dead worker fails the batch
             else if (job && reply.type === 'error') {
               job.resolve({
-                features: { sha256: '', width: 0, height: 0, face: null, body: null, error: `cannot score image: ${reply.message}` },
-                times: { read: 0, decode: 0, detect: 0, hair: 0 },
+                features: { sha256: '', width: 0, height: 0, face: null, body: null, hair: null, error: `cannot score image: ${reply.message}` },
+                times: emptyStageTimes(),
               });
             }
           }
@@ -100,11 +104,11 @@ export function createPool(size = defaultWorkers()): ExtractorPool {
   for (const load of loads) load.catch(() => {});
 
   return {
-    extract(file) {
+    extract(file, given) {
       if (fatal) return Promise.reject(fatal);
       if (closed) return Promise.reject(new Error('the scoring pool is closed'));
       return new Promise<Extraction>((resolve, reject) => {
-        queue.push({ id: nextId++, file, resolve, reject });
+        queue.push({ id: nextId++, file, ...(given ? { given } : {}), resolve, reject });
         pump();
       });
     },

@@ -22,8 +22,13 @@ export interface ImageScore {
   missing: Partial<Record<Marker, MissingReason>>;
   /** face embedding (for drift checks); absent without a face */
   embedding?: number[];
-  /** the raw measures behind nose (ratios) and neck (chin-to-shoulders / face height), when read */
-  measures?: { nose?: number[]; neck?: number };
+  /**
+   * the raw measures behind nose (ratios) and neck: chin-to-shoulders / face height (neck), or, without a
+   * usable face, ears-to-shoulders / shoulder span (neckPose)
+   */
+  measures?: { nose?: number[]; neck?: number; neckPose?: number };
+  /** where the curls band was read (mesh: above the forehead; pose: the head from body keypoints), and its shares inside the picture and on the person */
+  hair?: { from: 'mesh' | 'pose'; inside: number; person: number };
   error?: string;
 }
 

@@ -2,11 +2,14 @@
 import { parentPort } from 'node:worker_threads';
 import { setImageConcurrency } from '../image/index.ts';
 import { extractFeatures } from './extract.ts';
-import { loadHuman } from './models.ts';
+import { loadModels } from './models.ts';
 
 export interface WorkerRequest {
   id: number;
   file: string;
+  /** the file's content and hash, when the main thread already read it */
+  bytes?: Uint8Array;
+  sha256?: string;
 }
 export type WorkerReply =
   | { type: 'ready'; loadMs: number }
@@ -19,11 +22,12 @@ if (!port) throw new Error('harness/scoring/worker.ts must run in a worker threa
 // the pool already runs one worker per core: libvips threads would only compete with them
 setImageConcurrency(1);
 const started = performance.now();
-await loadHuman();
+await loadModels();
 port.postMessage({ type: 'ready', loadMs: performance.now() - started } satisfies WorkerReply);
 
 port.on('message', (request: WorkerRequest) => {
-  extractFeatures(request.file).then(
+  const given = request.bytes && request.sha256 ? { bytes: request.bytes, sha256: request.sha256 } : undefined;
+  extractFeatures(request.file, given).then(
     ({ features, times }) => port.postMessage({ type: 'result', id: request.id, features, times } satisfies WorkerReply),
     (error: unknown) => port.postMessage({ type: 'error', id: request.id, message: (error as Error).message ?? String(error) } satisfies WorkerReply),
   );

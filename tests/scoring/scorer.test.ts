@@ -94,6 +94,27 @@ describe('identity scoring with the shipped models', () => {
     expect(typeof image.curls).toBe('number');
   });
 
+  it('the curls band is read above the forehead (or, without a face, on the head), where the mask says person', () => {
+    const report = reports.get('grace_hopper')!;
+    for (const person of ['astronaut', 'grace_hopper']) {
+      const image = byFile(report, `${person}-flip__s1.png`);
+      expect(image.hair).toMatchObject({ from: 'mesh', inside: 1 });
+      expect(image.hair!.person).toBeGreaterThan(0.9);
+    }
+    // the cameraman's turned head is not found in every variant: there the band is placed from his ear and
+    // shoulder keypoints, and curls are still scored
+    const faceless = report.images.filter((i) => i.file.startsWith('camera-') && !i.face);
+    expect(faceless.length).toBeGreaterThanOrEqual(1);
+    for (const image of faceless) {
+      expect(image.hair).toMatchObject({ from: 'pose', inside: 1 });
+      expect(typeof image.curls).toBe('number');
+      expect(image.missing.curls).toBeUndefined();
+    }
+    // the coffee cup has no face and no head keypoints: nowhere to put a band
+    expect(byFile(report, 'coffee__s1.jpg').hair).toBeUndefined();
+    expect(byFile(report, 'coffee__s1.jpg').missing.curls).toBe('no_face');
+  });
+
   it('a corrupt image is reported by name and the batch goes on', () => {
     const report = reports.get('grace_hopper')!;
     const broken = byFile(report, 'broken__s1.png');
