@@ -297,10 +297,19 @@ def main(argv):
             os.killpg(os.getpgrp(), signal.SIGTERM)
         os._exit(143)
 
-    def on_sigterm(signum, frame):
-        raise Terminated()
+    stopping = []
 
-    signal.signal(signal.SIGTERM, on_sigterm)
+    def on_signal(signum, frame):
+        # Only the first signal stops the script. Under SLURM both slurmd and the harness signal this process
+        # within milliseconds; a second exception raised while the first is being handled would skip the
+        # end event (seen: a SIGINT landing on the line that was about to ignore it).
+        if stopping:
+            return
+        stopping.append(signum)
+        raise KeyboardInterrupt() if signum == signal.SIGINT else Terminated()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     watch_parent(orphaned)
     install(tap)
     events.emit(
@@ -338,8 +347,8 @@ def main(argv):
         traceback.print_exc()
         status, code = ("oom" if is_oom(failure) else "error"), 1
         error = {"type": type(failure).__name__, "message": str(failure)[:2000]}
-    # Stopping now: a second signal (SLURM signals every process of a job, the harness its group) must not
-    # cut the end event short.
+    # Stopping now: from here on no signal may cut the end event short (on_signal only raises once).
+    stopping.append("ending")
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     fields = end_fields(tap, started)
