@@ -347,10 +347,9 @@ def main(argv):
         traceback.print_exc()
         status, code = ("oom" if is_oom(failure) else "error"), 1
         error = {"type": type(failure).__name__, "message": str(failure)[:2000]}
-    # Stopping now: from here on no signal may cut the end event short (on_signal only raises once).
+    # Stopping now: from here on no signal may cut the end event short (on_signal raises only while
+    # `stopping` is empty).
     stopping.append("ending")
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     fields = end_fields(tap, started)
     fields["skipped_reload"] = tap.weights_saved and tap.stop_after_save and status == "success"
     if error:

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { decodeImage } from '../image/index.ts';
 import { sha256 } from '../util/hash.ts';
 import { detectBody } from './body.ts';
-import { bodyFeatures, faceFeatures, mainFace, type ImageFeatures } from './features.ts';
+import { bodyFeatures, faceFeatures, failedFeatures, mainFace, type ImageFeatures } from './features.ts';
 import { hairFeatures, meshBand, poseBand } from './hair.ts';
 import { personMask } from './mask.ts';
 import { loadModels } from './models.ts';
@@ -42,45 +42,41 @@ export async function extractFeatures(file: string, given?: { bytes: Uint8Array;
   return { features: await extractFromBytes(bytes, hash, lap), times };
 }
 
-function failed(hash: string, width: number, height: number, error: string): ImageFeatures {
-  return { sha256: hash, width, height, face: null, body: null, hair: null, error };
-}
-
 async function extractFromBytes(bytes: Uint8Array, hash: string, lap: (stage: keyof StageTimes) => void): Promise<ImageFeatures> {
   let image;
   try {
     image = await decodeImage(bytes, { maxSide: DETECT_MAX_SIDE });
   } catch (error) {
-    return failed(hash, 0, 0, `cannot decode image: ${(error as Error).message}`);
+    return failedFeatures(`cannot decode image: ${(error as Error).message}`, { sha256: hash });
   }
   lap('decode');
   const { human, mask: maskModel } = await loadModels();
   const tensor = human.tf.tensor3d(image.data, [image.height, image.width, 3], 'int32');
-  let result;
-  let body;
-  let mask;
+  const input = tensor as unknown as { shape: number[] };
+  let features: ImageFeatures;
   try {
-    result = await human.detect(tensor);
-    body = await detectBody(human, tensor as unknown as { shape: number[] });
+    const result = await human.detect(tensor);
+    const body = await detectBody(human, input);
     lap('detect');
-    mask = await personMask(human, maskModel, tensor as unknown as { shape: number[] });
+    if (result.error) return failedFeatures(`face models failed: ${result.error}`, { sha256: hash, width: image.width, height: image.height });
+    const face = mainFace(result);
+    const keypoints = bodyFeatures(body);
+    // no usable face (back view, profile): the head is placed from the ear and shoulder keypoints instead
+    const band = face ? { frame: meshBand(face.mesh), from: 'mesh' as const } : keypoints ? { frame: poseBand(keypoints.keypoints), from: 'pose' as const } : null;
+    // the mask is only read inside the band: without one it is not computed
+    const mask = band?.frame ? await personMask(human, maskModel, input) : null;
     lap('mask');
+    features = {
+      sha256: hash,
+      width: image.width,
+      height: image.height,
+      face: face ? faceFeatures(face) : null,
+      body: keypoints,
+      hair: band?.frame ? hairFeatures(image, band.frame, band.from, mask) : null,
+    };
   } finally {
     tensor.dispose();
   }
-  if (result.error) return failed(hash, image.width, image.height, `face models failed: ${result.error}`);
-  const face = mainFace(result);
-  const keypoints = bodyFeatures(body);
-  // no usable face (back view, profile): the head is placed from the ear and shoulder keypoints instead
-  const band = face ? { frame: meshBand(face.mesh), from: 'mesh' as const } : keypoints ? { frame: poseBand(keypoints.keypoints), from: 'pose' as const } : null;
-  const features: ImageFeatures = {
-    sha256: hash,
-    width: image.width,
-    height: image.height,
-    face: face ? faceFeatures(face) : null,
-    body: keypoints,
-    hair: band?.frame ? hairFeatures(image, band.frame, band.from, mask) : null,
-  };
   lap('hair');
   return features;
 }

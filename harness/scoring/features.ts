@@ -38,6 +38,11 @@ export interface ImageFeatures {
   error?: string;
 }
 
+/** An image that could not be read or analysed: nothing found, and the error that says why. */
+export function failedFeatures(error: string, image: { sha256?: string; width?: number; height?: number } = {}): ImageFeatures {
+  return { sha256: image.sha256 ?? '', width: image.width ?? 0, height: image.height ?? 0, face: null, body: null, hair: null, error };
+}
+
 // MediaPipe face-mesh indices (468-point topology Human returns).
 export const MESH = {
   foreheadTop: 10,

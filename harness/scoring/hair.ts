@@ -3,6 +3,7 @@
 // views), on the upper head found from the body keypoints.
 import type { RawImage } from '../image/index.ts';
 import { dist2, MESH, type BodyPart, type Point2 } from './features.ts';
+import { GATES } from './gates.ts';
 import { PERSON_THRESHOLD, personAt, type PersonMask } from './mask.ts';
 
 const PATCH_W = 96;
@@ -11,8 +12,6 @@ const PATCH_H = 40;
 const MIN_INSIDE = 0.75;
 /** nor does one that is mostly background (the band missed the head) */
 const MIN_PERSON = 0.5;
-/** body keypoints the pose band trusts */
-const KEYPOINT_MIN_SCORE = 0.3;
 
 type P = readonly number[];
 
@@ -50,9 +49,9 @@ export function meshBand(mesh: readonly P[]): BandFrame {
   };
 }
 
-function seen(keypoints: Partial<Record<BodyPart, Point2>>, part: BodyPart): Point2 | null {
+function seen(keypoints: Partial<Record<BodyPart, Point2>>, part: BodyPart, min: number): Point2 | null {
   const k = keypoints[part];
-  return k && k.score >= KEYPOINT_MIN_SCORE ? k : null;
+  return k && k.score >= min ? k : null;
 }
 
 /**
@@ -61,9 +60,9 @@ function seen(keypoints: Partial<Record<BodyPart, Point2>>, part: BodyPart): Poi
  * head's size. The crown lies about 0.85 ear spans above the ears; the band covers 0.25-0.8 of that.
  */
 export function poseBand(keypoints: Partial<Record<BodyPart, Point2>>): BandFrame | null {
-  const left = seen(keypoints, 'leftShoulder');
-  const right = seen(keypoints, 'rightShoulder');
-  const ears = [seen(keypoints, 'leftEar'), seen(keypoints, 'rightEar')].filter((k): k is Point2 => k !== null);
+  const left = seen(keypoints, 'leftShoulder', GATES.shoulderMinScore);
+  const right = seen(keypoints, 'rightShoulder', GATES.shoulderMinScore);
+  const ears = [seen(keypoints, 'leftEar', GATES.headKeypointMinScore), seen(keypoints, 'rightEar', GATES.headKeypointMinScore)].filter((k): k is Point2 => k !== null);
   if (!left || !right || ears.length === 0) return null;
   const ear = { x: ears.reduce((a, k) => a + k.x, 0) / ears.length, y: ears.reduce((a, k) => a + k.y, 0) / ears.length };
   const vx = ear.x - (left.x + right.x) / 2;

@@ -8,7 +8,7 @@ import { sha256 } from '../util/hash.ts';
 import { countMissing, summarise, summarisePerPrompt } from './aggregate.ts';
 import { createFeatureCache, type FeatureCache } from './cache.ts';
 import { emptyStageTimes, type StageTimes } from './extract.ts';
-import type { ImageFeatures } from './features.ts';
+import { failedFeatures, type ImageFeatures } from './features.ts';
 import { buildReferenceModel, scoreFeatures, type ReferenceModel } from './markers.ts';
 import { HUMAN_MODELS, humanVersion } from './models.ts';
 import { createPool, defaultWorkers, type ExtractorPool } from './pool.ts';
@@ -57,7 +57,7 @@ export function createExtractor(options: ExtractorOptions = {}): Extractor {
       bytes = await readFile(file);
       hash = sha256(bytes);
     } catch (error) {
-      return { sha256: '', width: 0, height: 0, face: null, body: null, hair: null, error: `cannot read image: ${(error as Error).message}` };
+      return failedFeatures(`cannot read image: ${(error as Error).message}`);
     }
     const cached = await cache?.get(hash);
     if (cached) {

@@ -1,20 +1,9 @@
 // Marker scores of one image against a reference model. Pure: features + reference → ImageScore.
 import type { BodyPart, ImageFeatures, Point2 } from './features.ts';
+import { GATES } from './gates.ts';
 import { hairCentroid, hairSimilarity } from './hair.ts';
 import { centroid, cosine, mean, sd } from './stats.ts';
 import type { ImageScore, Marker, MissingReason } from './types.ts';
-
-/** Pose gates, degrees / keypoint confidences. Frontal-only measures need a frontal head. */
-export const GATES = {
-  identityMaxYaw: 50,
-  noseMaxYaw: 30,
-  noseMaxPitch: 20,
-  neckMaxYaw: 50,
-  neckMaxPitch: 20,
-  shoulderMinScore: 0.3,
-  shoulderMaxTilt: 20,
-  headKeypointMinScore: 0.3,
-} as const;
 
 /**
  * Spread floors, as a fraction of the reference mean: with one or a few references the sample SD is
@@ -43,7 +32,7 @@ function visible(features: ImageFeatures, part: BodyPart, min = GATES.headKeypoi
 /** Why there is no usable face: the body keypoints tell a back view or a profile from an empty frame. */
 export function noFaceReason(features: ImageFeatures): MissingReason {
   if (features.error) return 'unreadable';
-  const shoulders = visible(features, 'leftShoulder', GATES.shoulderMinScore) && visible(features, 'rightShoulder', GATES.shoulderMinScore);
+  const shoulders = shoulderLine(features) !== null;
   const eyes = [visible(features, 'leftEye'), visible(features, 'rightEye')].filter(Boolean).length;
   const faceParts = eyes + (visible(features, 'nose') ? 1 : 0);
   if (shoulders && faceParts === 0) return 'back_view';
@@ -51,18 +40,27 @@ export function noFaceReason(features: ImageFeatures): MissingReason {
   return 'no_face';
 }
 
+/** The shoulder line when both shoulders are seen: its midpoint, span and tilt from level (degrees). */
+function shoulderLine(features: ImageFeatures): { x: number; y: number; span: number; tilt: number } | null {
+  if (!visible(features, 'leftShoulder', GATES.shoulderMinScore) || !visible(features, 'rightShoulder', GATES.shoulderMinScore)) return null;
+  const left = kp(features, 'leftShoulder')!;
+  const right = kp(features, 'rightShoulder')!;
+  return {
+    x: (left.x + right.x) / 2,
+    y: (left.y + right.y) / 2,
+    span: Math.hypot(left.x - right.x, left.y - right.y),
+    tilt: (Math.atan2(Math.abs(left.y - right.y), Math.abs(left.x - right.x)) * 180) / Math.PI,
+  };
+}
+
 function meshNeck(features: ImageFeatures): { value: number | null; reason?: MissingReason } {
   const face = features.face!;
-  const left = kp(features, 'leftShoulder');
-  const right = kp(features, 'rightShoulder');
-  if (!left || !right || left.score < GATES.shoulderMinScore || right.score < GATES.shoulderMinScore) return { value: null, reason: 'shoulders_hidden' };
+  const shoulders = shoulderLine(features);
+  if (!shoulders) return { value: null, reason: 'shoulders_hidden' };
   if (Math.abs(face.yaw) > GATES.neckMaxYaw || Math.abs(face.pitch) > GATES.neckMaxPitch) return { value: null, reason: 'profile' };
-  const tilt = (Math.atan2(Math.abs(left.y - right.y), Math.abs(left.x - right.x)) * 180) / Math.PI;
-  const midX = (left.x + right.x) / 2;
-  const midY = (left.y + right.y) / 2;
   // a shoulder line that is steep, or not below the chin, is a pose the ratio cannot be read from
-  if (tilt > GATES.shoulderMaxTilt || midY <= face.chin[1]) return { value: null, reason: 'shoulders_hidden' };
-  return { value: Math.hypot(midX - face.chin[0], midY - face.chin[1]) / face.faceHeight };
+  if (shoulders.tilt > GATES.shoulderMaxTilt || shoulders.y <= face.chin[1]) return { value: null, reason: 'shoulders_hidden' };
+  return { value: Math.hypot(shoulders.x - face.chin[0], shoulders.y - face.chin[1]) / face.faceHeight };
 }
 
 /**
@@ -71,20 +69,15 @@ function meshNeck(features: ImageFeatures): { value: number | null; reason?: Mis
  * shoulders, and a level shoulder line (a turned body foreshortens the span).
  */
 export function poseNeck(features: ImageFeatures): { value: number | null; reason?: MissingReason } {
-  const left = kp(features, 'leftShoulder');
-  const right = kp(features, 'rightShoulder');
-  if (!left || !right || left.score < GATES.shoulderMinScore || right.score < GATES.shoulderMinScore) return { value: null, reason: 'shoulders_hidden' };
-  const leftEar = kp(features, 'leftEar');
-  const rightEar = kp(features, 'rightEar');
-  if (!leftEar || !rightEar || leftEar.score < GATES.headKeypointMinScore || rightEar.score < GATES.headKeypointMinScore) return { value: null };
-  const span = Math.hypot(left.x - right.x, left.y - right.y);
-  const tilt = (Math.atan2(Math.abs(left.y - right.y), Math.abs(left.x - right.x)) * 180) / Math.PI;
+  const shoulders = shoulderLine(features);
+  if (!shoulders) return { value: null, reason: 'shoulders_hidden' };
+  if (!visible(features, 'leftEar') || !visible(features, 'rightEar')) return { value: null };
+  const leftEar = kp(features, 'leftEar')!;
+  const rightEar = kp(features, 'rightEar')!;
   const earX = (leftEar.x + rightEar.x) / 2;
   const earY = (leftEar.y + rightEar.y) / 2;
-  const midX = (left.x + right.x) / 2;
-  const midY = (left.y + right.y) / 2;
-  if (span === 0 || tilt > GATES.shoulderMaxTilt || midY <= earY) return { value: null, reason: 'shoulders_hidden' };
-  return { value: Math.hypot(midX - earX, midY - earY) / span };
+  if (shoulders.span === 0 || shoulders.tilt > GATES.shoulderMaxTilt || shoulders.y <= earY) return { value: null, reason: 'shoulders_hidden' };
+  return { value: Math.hypot(shoulders.x - earX, shoulders.y - earY) / shoulders.span };
 }
 
 /** The raw measures of one image with the gates applied; reference-independent. */

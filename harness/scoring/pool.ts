@@ -2,7 +2,7 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { emptyStageTimes, type StageTimes } from './extract.ts';
-import type { ImageFeatures } from './features.ts';
+import { failedFeatures, type ImageFeatures } from './features.ts';
 import type { WorkerReply, WorkerRequest } from './worker.ts';
 
 export interface Extraction {
@@ -83,7 +83,7 @@ export function createPool(size = defaultWorkers()): ExtractorPool {
             // one image failing (e.g. removed mid-run) is that image's result; only a dead worker fails the batch
             else if (job && reply.type === 'error') {
               job.resolve({
-                features: { sha256: '', width: 0, height: 0, face: null, body: null, hair: null, error: `cannot score image: ${reply.message}` },
+                features: failedFeatures(`cannot score image: ${reply.message}`),
                 times: emptyStageTimes(),
               });
             }
