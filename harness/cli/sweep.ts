@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliContext } from '../cli.ts';
 import { ExitCode } from '../errors.ts';
+import type { PipelineFlags } from '../pipeline/session.ts';
 import type { RunSpec } from '../plan/planner.ts';
 import type { SweepReporter, SweepResult } from '../sweep/sweep.ts';
 import type { ProgressSnapshot } from '../train/progress.ts';
@@ -9,7 +10,8 @@ import { emit, type Io } from './io.ts';
 import { duration, progressReporter } from './run.ts';
 import { table } from './table.ts';
 
-interface SweepFlags {
+/** The parsed command line: sweep's own flags plus the ones `harness run` shares (PipelineFlags). */
+interface SweepFlags extends PipelineFlags {
   only?: string;
   maxRuns?: number;
   failFast?: boolean;
@@ -22,15 +24,6 @@ interface SweepFlags {
   store?: string;
   dataset?: string;
   script?: string;
-  python?: string;
-  launcher?: 'python' | 'accelerate';
-  numProcesses?: number;
-  preflight?: boolean;
-  finalReload?: boolean;
-  model?: string;
-  vae?: string;
-  device?: 'cuda' | 'cpu';
-  batchSize?: number;
 }
 
 function wholeNumber(value: string): number {

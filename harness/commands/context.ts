@@ -17,6 +17,11 @@ export interface ContextOptions {
   dataset?: string;
 }
 
+/** Where an experiment's runs are stored: --store, HARNESS_STORE, the experiment's `store:`, runs/ (resolveStoreRoot). */
+export function experimentStoreRoot(experiment: Experiment, options: Pick<ContextOptions, 'store' | 'env' | 'cwd'>): string {
+  return resolveStoreRoot({ flag: options.store, env: options.env, experimentStore: experiment.config.store, experimentFile: experiment.file, cwd: options.cwd });
+}
+
 export interface PlanContext {
   experiment: Experiment;
   datasetDir: string;
@@ -36,13 +41,7 @@ export async function loadPlanContext(options: ContextOptions): Promise<PlanCont
   const experiment = await loadExperiment(options.experiment, options.cwd);
   const datasetDir = options.dataset ? path.resolve(options.cwd, options.dataset) : experiment.datasetDir;
   const dataset = (await exists(datasetDir)) ? await fingerprintDataset(datasetDir) : null;
-  const storeRoot = resolveStoreRoot({
-    flag: options.store,
-    env: options.env,
-    experimentStore: experiment.config.store,
-    experimentFile: experiment.file,
-    cwd: options.cwd,
-  });
+  const storeRoot = experimentStoreRoot(experiment, options);
   const hubCache = hubCacheDir(options.env);
   const plan = planExperiment({
     config: experiment.config,

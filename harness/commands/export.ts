@@ -2,7 +2,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { slurmScript } from '../export/slurm.ts';
+import { slurmScript, type SlurmOptions } from '../export/slurm.ts';
 import { wandbSweepConfig, type SweepMethod, type SweepOver, SWEEP_METRICS } from '../export/wandb-sweep.ts';
 import { fileURLToPath } from 'node:url';
 import { planExperiment } from '../plan/planner.ts';
@@ -45,18 +45,12 @@ export async function exportWandbSweep(options: WandbSweepOptions) {
   };
 }
 
-export interface SlurmExportOptions extends ContextOptions {
-  partition?: string;
-  gpusPerTask: number;
-  maxParallel?: number;
-  time?: string;
-  cpusPerTask?: number;
-  mem?: string;
-  account?: string;
+/** The job's own settings are the sbatch script's (SlurmOptions); the rest comes from the plan and the store. */
+export interface SlurmExportOptions
+  extends ContextOptions,
+    Pick<SlurmOptions, 'partition' | 'gpusPerTask' | 'maxParallel' | 'time' | 'cpusPerTask' | 'mem' | 'account' | 'harnessCommand' | 'runArgs'> {
   out?: string;
   submit?: boolean;
-  harnessCommand?: string[];
-  runArgs?: string;
   /** a local copy of the training script, passed on to every task's `harness run` */
   script?: string;
 }

@@ -1,7 +1,8 @@
 // `harness sync <experiment>`: send every run's tracking data that W&B has not acknowledged yet.
 import { loadExperiment } from '../config/load.ts';
 import { UsageError } from '../errors.ts';
-import { experimentDir, resolveStoreRoot, runLayout } from '../store/layout.ts';
+import { experimentDir, runLayout } from '../store/layout.ts';
+import { experimentStoreRoot } from './context.ts';
 import { isStale, readLock } from '../store/lock.ts';
 import { resolveTarget } from '../tracking/mode.ts';
 import { syncRun, type RunSyncResult } from '../tracking/sync.ts';
@@ -35,13 +36,7 @@ export const DEFAULT_SYNC_TIMEOUT_S = 300;
 
 export async function sync(options: SyncOptions): Promise<SyncResult> {
   const experiment = await loadExperiment(options.experiment, options.cwd);
-  const storeRoot = resolveStoreRoot({
-    flag: options.store,
-    env: options.env,
-    experimentStore: experiment.config.store,
-    experimentFile: experiment.file,
-    cwd: options.cwd,
-  });
+  const storeRoot = experimentStoreRoot(experiment, options);
   // Sync is asked for explicitly: WANDB_MODE=offline and `mode: offline` (don't send *live*) don't stop it.
   const wandb = experiment.config.tracking.wandb;
   const tracking = wandb ? { wandb: { ...wandb, mode: wandb.mode === 'disabled' ? ('disabled' as const) : ('auto' as const) } } : {};

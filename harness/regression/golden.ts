@@ -1,7 +1,7 @@
 // Goldens on disk: `<goldensDir>/<variant>/golden.json` + set.json + scores.json + images/.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { SampleSetManifest, SamplingSpec } from '../samples/types.ts';
+import type { SampleImage, SampleSetManifest, SamplingSpec } from '../samples/types.ts';
 import type { ScoreReport } from '../scoring/types.ts';
 import { goldenLayout } from '../store/layout.ts';
 import { didYouMean } from '../util/suggest.ts';
@@ -10,15 +10,8 @@ import type { EnvFingerprint } from './fingerprint.ts';
 
 export const GOLDEN_SCHEMA_VERSION = 1;
 
-export interface GoldenImage {
-  promptId: string;
-  seed: number;
-  /** file name inside images/ */
-  file: string;
-  sha256: string;
-  width: number;
-  height: number;
-}
+/** An accepted sample image, as its set listed it; `file` is its name inside the golden's images/. */
+export type GoldenImage = SampleImage;
 
 export interface GoldenManifest {
   schemaVersion: number;

@@ -19,6 +19,16 @@ export const PINNED_BASE = `base:
     sha256: 88ffa83ccf7f45fb79fb7fc7fd23bf49ba87a5ba8b011ae295dd0b57fdd5ddfa
 `;
 
+/** The real pins of the tok-boy recipe as a run spec's provenance records them (datasetHash, instancePrompt aside). */
+export const PINNED_PROVENANCE = {
+  diffusersRelease: 'v0.40.0',
+  diffusersCommit: 'd035dcd7cc7c88e0a154609b62887d50bba9fdc2',
+  script: 'examples/dreambooth/train_dreambooth_lora_sdxl.py',
+  scriptSha256: '88ffa83ccf7f45fb79fb7fc7fd23bf49ba87a5ba8b011ae295dd0b57fdd5ddfa',
+  model: { id: 'stabilityai/stable-diffusion-xl-base-1.0', commit: '462165984030d82259a11f4367a4eed129e94a7b' },
+  vae: { id: 'madebyollin/sdxl-vae-fp16-fix', commit: '207b116dae70ace3637169f1ddd2434b91b3a8cd' },
+} as const;
+
 /** `base:`, `dataset:` and `baseline:` of a small valid experiment; tests add `samples:` (and more). */
 export const MINIMAL_HEAD = `${PINNED_BASE}dataset:
   dir: data

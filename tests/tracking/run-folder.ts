@@ -4,6 +4,7 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { REPO } from '../helpers/cli.ts';
+import { PINNED_PROVENANCE } from '../helpers/experiment.ts';
 import type { RunSpec } from '../../harness/plan/planner.ts';
 import type { SampleSetManifest } from '../../harness/samples/types.ts';
 import type { ScoreReport } from '../../harness/scoring/types.ts';
@@ -24,12 +25,7 @@ export function spec(runId: string, variant = 'baseline'): RunSpec {
     overrides: variant === 'baseline' ? {} : { learning_rate: 5e-5 },
     settings: { resolution: 512, train_batch_size: 2, learning_rate: variant === 'baseline' ? 1e-4 : 5e-5, max_train_steps: 20, rank: 4, mixed_precision: 'fp16', seed: 0 },
     provenance: {
-      diffusersRelease: 'v0.40.0',
-      diffusersCommit: 'd035dcd7cc7c88e0a154609b62887d50bba9fdc2',
-      script: 'examples/dreambooth/train_dreambooth_lora_sdxl.py',
-      scriptSha256: '88ffa83ccf7f45fb79fb7fc7fd23bf49ba87a5ba8b011ae295dd0b57fdd5ddfa',
-      model: { id: 'stabilityai/stable-diffusion-xl-base-1.0', commit: '462165984030d82259a11f4367a4eed129e94a7b' },
-      vae: { id: 'madebyollin/sdxl-vae-fp16-fix', commit: '207b116dae70ace3637169f1ddd2434b91b3a8cd' },
+      ...PINNED_PROVENANCE,
       datasetHash: 'ab'.repeat(32),
       instancePrompt: 'a photo of TOK boy',
     },
