@@ -7,6 +7,7 @@ import { UsageError } from '../errors.ts';
 import { openSession, pipelineFlags, type PipelineFlags } from '../pipeline/session.ts';
 import { parseSetOverrides } from '../pipeline/set-overrides.ts';
 import { resolveScript, selectRun, type RunSelector } from '../pipeline/resolve.ts';
+import { prepareForRuns } from '../pipeline/prepare.ts';
 import { cpuStage, gpuStage, type CpuOutcome, type GpuOutcome, type Until } from '../pipeline/stages.ts';
 import type { SampleProgress } from '../samples/render.ts';
 import { runLayout } from '../store/layout.ts';
@@ -55,7 +56,8 @@ export async function run(options: RunCommandOptions): Promise<RunCommandResult>
   }
   const tookOver = lock.tookOverFrom ? [`took over a stale lock of pid ${lock.tookOverFrom.pid} on ${lock.tookOverFrom.host}`] : [];
   for (const warning of tookOver) options.reporter?.warn(warning);
-  const session = openSession({ context, script, cwd: options.cwd, env: options.env, ...pipelineFlags(options) });
+  const machine = await prepareForRuns(context, options, (message) => options.reporter?.phase(message));
+  const session = openSession({ context, script, cwd: options.cwd, env: options.env, ...pipelineFlags(options), ...machine });
   const mirror = session.mirror(spec);
   let exitCode = 1;
   try {

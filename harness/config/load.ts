@@ -18,6 +18,8 @@ export interface Experiment {
   datasetDir: string;
   referenceDir: string;
   goldensDir: string;
+  /** python.requirements as an absolute path: the environment the harness makes and uses; null: none */
+  pythonRequirements: string | null;
   warnings: Problem[];
 }
 
@@ -57,6 +59,7 @@ export function parseExperiment(displayName: string, text: string, absolutePath 
     datasetDir: path.resolve(dir, config.dataset.dir),
     referenceDir: path.resolve(dir, config.scoring.reference ?? config.dataset.dir),
     goldensDir: path.resolve(dir, config.regression.goldens ?? path.join('goldens', config.name)),
+    pythonRequirements: config.python ? path.resolve(dir, config.python.requirements) : null,
     warnings: warnings.map((r) => problemAt(source, r.path, r.message, r.atKey)),
   };
 }

@@ -152,7 +152,9 @@ const pinned: Rule = (config) => ({
     .filter((which) => config.base[which].commit === null)
     .map((which) => ({
       path: ['base', which, 'commit'],
-      message: `${config.base[which].id} is not pinned to a commit: run ids are provisional until \`harness pin\``,
+      message: config.base[which].build
+        ? `${config.base[which].id} (built by the harness) is not pinned: \`harness setup\` builds it and prints the digest to pin as its commit`
+        : `${config.base[which].id} is not pinned to a commit: run ids are provisional until \`harness pin\``,
     })),
 });
 

@@ -12,6 +12,10 @@ export const modelRef = z
   .object({
     id: repoId.describe('Hugging Face Hub repo id'),
     commit: commitSha.nullable().default(null).describe('pinned commit SHA; null = unpinned (`harness pin` fills it)'),
+    build: z
+      .enum(['tiny-sdxl'])
+      .optional()
+      .describe('the harness makes this model itself instead of downloading it (tiny-sdxl: python/make_tiny_sdxl.py, a seeded random SDXL for CPU runs); commit is then the digest of the built files'),
   })
   .strict();
 
@@ -182,6 +186,15 @@ export const experimentSchema = z
     tracking: trackingSchema.default({}),
     hub: hubSchema.default({ private: true }),
     store: z.string().optional().describe('run store root; default runs/ beside the experiments folder'),
+    python: z
+      .object({
+        requirements: z
+          .string()
+          .min(1)
+          .describe('a requirements file (relative to the experiment file): the harness makes a virtual environment from it under ~/.cache/harness/python/ and trains, samples and captions with it, unless --python or $HARNESS_PYTHON names another interpreter'),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

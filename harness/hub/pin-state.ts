@@ -11,9 +11,12 @@ export interface HubRefState {
   commit: string | null;
 }
 
-/** Every Hub reference the experiment names: the base model and the VAE (datasets are local folders today). */
+/**
+ * Every Hub reference the experiment names: the base model and the VAE (datasets are local folders today).
+ * Models the harness builds itself (`build:`) are not on the Hub: their commit is the digest of the build.
+ */
 export function hubRefs(config: Pick<ExperimentFile, 'base'>): HubRefState[] {
-  return (['model', 'vae'] as const).map((which) => ({
+  return (['model', 'vae'] as const).filter((which) => config.base[which].build === undefined).map((which) => ({
     path: ['base', which, 'commit'],
     type: 'model' as const,
     id: config.base[which].id,

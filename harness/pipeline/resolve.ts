@@ -10,7 +10,7 @@ import { expandVariants } from '../plan/expand.ts';
 import { runFromParams, type RunParams } from '../plan/params.ts';
 import { planExperiment, planRun, snapshotPath, trainerArgv, type PlanInputs, type RunSpec } from '../plan/planner.ts';
 import { runLayout } from '../store/layout.ts';
-import { findCachedScript, localScript, type ScriptFile, type ScriptPin } from '../train/script.ts';
+import { findCachedScript, localScript, mirrorScript, type ScriptFile, type ScriptPin } from '../train/script.ts';
 import { didYouMean } from '../util/suggest.ts';
 
 /** How a run is named on the command line: exactly one of these. */
@@ -18,7 +18,7 @@ export type RunSelector = { variant: string } | { index: number } | { paramsFile
 
 export async function resolveScript(options: { script?: string; cwd: string; env: NodeJS.ProcessEnv; experimentArg: string }, pin: ScriptPin): Promise<ScriptFile> {
   if (options.script) return localScript(options.script, options.cwd, pin);
-  const cached = await findCachedScript(options.env, pin);
+  const cached = (await findCachedScript(options.env, pin)) ?? (await mirrorScript(options.env, pin));
   if (cached) return cached;
   throw new UsageError(
     `the pinned diffusers script (${pin.script} at ${pin.commit.slice(0, 12)}) is not in the cache`,

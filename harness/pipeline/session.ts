@@ -64,6 +64,7 @@ export function openSession(options: SessionOptions): Session {
       script: options.script,
       preflight: options.preflight ?? true,
       finalReload: options.finalReload ?? false,
+      ...(options.device ? { device: options.device } : {}),
       ...(options.env.HARNESS_KILL_GRACE_MS ? { killGraceMs: Number(options.env.HARNESS_KILL_GRACE_MS) } : {}),
     },
     sample: {

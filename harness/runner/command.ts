@@ -32,6 +32,12 @@ export interface TrainEnvInputs {
   /** both models are local snapshots: nothing may be fetched at run time */
   offline: boolean;
   parentPid: number;
+  /**
+   * Train on the CPU: no GPU is visible to the trainer, and torch gets this many threads (OMP_NUM_THREADS).
+   * One thread per process is the default: on a busy 2-core machine torch's default of one thread per core
+   * ran 16× slower per step (8.6 s against 0.54 s, measured on the tiny SDXL).
+   */
+  cpu?: { threads: string };
 }
 
 /** Variables every training child gets; the inherited environment is kept underneath them. */
@@ -48,11 +54,12 @@ export function trainEnv(inputs: TrainEnvInputs): Record<string, string> {
     WANDB_DIR: path.join(inputs.runDir, 'wandb'),
     HARNESS_PARENT_PID: String(inputs.parentPid),
     HARNESS_OWN_GROUP: '1',
+    ...(inputs.cpu ? { CUDA_VISIBLE_DEVICES: '', OMP_NUM_THREADS: inputs.cpu.threads } : {}),
   };
 }
 
 /** accelerate's config for our launches, so a stray ~/.cache/huggingface/accelerate config changes nothing. */
-export function accelerateConfigYaml(numProcesses: number, mixedPrecision: string): string {
+export function accelerateConfigYaml(numProcesses: number, mixedPrecision: string, useCpu = false): string {
   return [
     'compute_environment: LOCAL_MACHINE',
     `distributed_type: ${numProcesses > 1 ? 'MULTI_GPU' : 'NO'}`,
@@ -66,7 +73,7 @@ export function accelerateConfigYaml(numProcesses: number, mixedPrecision: strin
     `num_processes: ${numProcesses}`,
     'rdzv_backend: static',
     'same_network: true',
-    'use_cpu: false',
+    `use_cpu: ${useCpu}`,
     '',
   ].join('\n');
 }

@@ -9,6 +9,7 @@ import { requirePinned } from '../hub/pin-state.ts';
 import { planExperiment, type RunSpec } from '../plan/planner.ts';
 import { openSession, pipelineFlags, type PipelineFlags, type Session } from '../pipeline/session.ts';
 import { planInputs, resolveScript, withModelFolders } from '../pipeline/resolve.ts';
+import { prepareForRuns } from '../pipeline/prepare.ts';
 import { cpuStage, gpuStage, type GpuOutcome } from '../pipeline/stages.ts';
 import type { SampleProgress } from '../samples/render.ts';
 import { experimentDir, runLayout } from '../store/layout.ts';
@@ -100,7 +101,8 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
   const runs = selectRuns(context, context.plan.runs, options).map((run) =>
     withModelFolders(context, run, { model: options.model, vae: options.vae, cwd: options.cwd }),
   );
-  const session = openSession({ context, script, cwd: options.cwd, env: options.env, ...pipelineFlags(options) });
+  const machine = await prepareForRuns(planned, options, (message) => options.reporter.line(message));
+  const session = openSession({ context, script, cwd: options.cwd, env: options.env, ...pipelineFlags(options), ...machine });
   options.reporter.start?.(runs);
   const state = new SweepState(runs, options, context, session, startedAt);
   try {

@@ -36,8 +36,8 @@ export function checkSettings({ argv }: SettingsInput): PreflightReport {
   return { errors, warnings: [] };
 }
 
-/** Checks against the Python environment and the GPU (skipped with --no-preflight). */
-export function checkEnvironment(settings: TrainingSettings, info: EnvInfo, expectedDiffusers: string): PreflightReport {
+/** Checks against the Python environment and the device it trains on (skipped with --no-preflight). */
+export function checkEnvironment(settings: TrainingSettings, info: EnvInfo, expectedDiffusers: string, device: 'cuda' | 'cpu' = 'cuda'): PreflightReport {
   const errors: PreflightFinding[] = [];
   const warnings: PreflightFinding[] = [];
   const missing = missingPackages(info, settings);
@@ -49,9 +49,14 @@ export function checkEnvironment(settings: TrainingSettings, info: EnvInfo, expe
   if (diffusers && !diffusers.startsWith(wanted)) {
     warnings.push({ check: 'packages', message: `diffusers ${diffusers} installed, the pinned script is ${expectedDiffusers} (the script refuses other library versions)`, hint: `pip install diffusers==${wanted}` });
   }
+  if (device === 'cpu') return mergeReports({ errors, warnings }, checkCpuSettings(settings));
   const gpu = info.gpus[0];
   if (!info.torch?.cuda_available || !gpu) {
-    errors.push({ check: 'gpu', message: 'torch sees no CUDA GPU', hint: 'train on a GPU machine, or pass --no-preflight to run a stand-in trainer' });
+    errors.push({
+      check: 'gpu',
+      message: `torch ${info.torch?.version ?? '(not installed)'} in ${info.python.executable} sees no CUDA GPU`,
+      hint: 'train on a GPU machine; on this machine, experiments/demo.yaml runs the whole workflow on the CPU (a tiny SDXL), and --device cpu trains any experiment there',
+    });
     return { errors, warnings };
   }
   const capability = parseCapability(gpu.capability);
@@ -78,6 +83,15 @@ export function checkEnvironment(settings: TrainingSettings, info: EnvInfo, expe
     });
   }
   return { errors, warnings };
+}
+
+/** Settings that need a CUDA GPU, refused before a CPU run starts. */
+export function checkCpuSettings(settings: TrainingSettings): PreflightReport {
+  const errors: PreflightFinding[] = [];
+  if (settings.use_8bit_adam === true) {
+    errors.push({ check: 'device', message: 'use_8bit_adam on the CPU: bitsandbytes\' 8-bit Adam needs a CUDA GPU', hint: 'set use_8bit_adam: false (--set use_8bit_adam=false) for a CPU run' });
+  }
+  return { errors, warnings: [] };
 }
 
 export interface DatasetCheckOutcome {

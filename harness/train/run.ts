@@ -47,6 +47,8 @@ export interface TrainOptions {
   /** after SIGINT, how long the trainer gets before SIGTERM, then as long again before SIGKILL */
   killGraceMs: number;
   pollMs: number;
+  /** where the trainer runs (default cuda): cpu hides every GPU from it and checks CPU-fit settings instead */
+  device?: 'cuda' | 'cpu';
 }
 
 export const DEFAULT_TRAIN_OPTIONS = { launcher: 'python', numProcesses: 1, preflight: true, finalReload: false, stopOnNan: true, killGraceMs: 15_000, pollMs: 250 } as const;
@@ -141,7 +143,7 @@ async function preflight(context: TrainContext, run: RunSpec, options: TrainOpti
   }
   if (options.preflight) {
     if (!probe.ok) reports.push({ errors: [{ check: 'python', message: probe.message, hint: 'pass --python EXE (the interpreter with torch and diffusers)' }], warnings: [] });
-    else reports.push(checkEnvironment(run.settings, probe.info, run.provenance.diffusersRelease));
+    else reports.push(checkEnvironment(run.settings, probe.info, run.provenance.diffusersRelease, options.device ?? 'cuda'));
   }
   return mergeReports(...reports);
 }
@@ -222,12 +224,13 @@ async function attempt(a: AttemptArgs): Promise<TrainResult> {
       runDir: layout.dir,
       offline: path.isAbsolute(model) && path.isAbsolute(vae),
       parentPid: process.pid,
+      ...(options.device === 'cpu' ? { cpu: { threads: context.env.OMP_NUM_THREADS || '1' } } : {}),
     }),
   });
   await writeJsonAtomic(layout.spec, specRecord(run, trainer));
   await writeJsonAtomic(layout.command, commandRecord(command, attemptNo, options.launcher));
   await writeJsonAtomic(layout.env, envRecord(a.probe, { gitSha: await gitSha(), launcher: options.launcher }));
-  if (options.launcher === 'accelerate') await writeFileAtomic(layout.accelerateConfig, accelerateConfigYaml(options.numProcesses, mixedPrecision));
+  if (options.launcher === 'accelerate') await writeFileAtomic(layout.accelerateConfig, accelerateConfigYaml(options.numProcesses, mixedPrecision, options.device === 'cpu'));
   await setStatus(layout.status, base, 'training', { message: resume ? `attempt ${attemptNo}, resumed from step ${resume.step}` : `attempt ${attemptNo}` });
 
   const startedAt = Date.now();

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { HarnessError, RemoteError, UsageError } from '../errors.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
 import { sha256, sha256File } from '../util/hash.ts';
+import { REPO_ROOT } from './envinfo.ts';
 
 export const DEFAULT_SCRIPT_BASE_URL = 'https://raw.githubusercontent.com/huggingface/diffusers';
 
@@ -37,7 +38,7 @@ export interface ScriptFile {
   pinned: boolean;
   /** the pin's sha256 (base.diffusers.sha256) */
   expected: string;
-  source: 'cache' | 'download' | 'local';
+  source: 'cache' | 'download' | 'local' | 'mirror';
 }
 
 /** The cached pinned script, re-verified; undefined when it is not in the cache yet. */
@@ -54,8 +55,37 @@ export async function findCachedScript(env: NodeJS.ProcessEnv, pin: ScriptPin): 
   return { path: file, sha256: actual, pinned: true, expected: pin.sha256, source: 'cache' };
 }
 
+/**
+ * The pinned script from a local mirror of upstream files (a folder holding `train_dreambooth_lora_sdxl.py`:
+ * $HARNESS_MIRROR, else ../shared/mirror beside the checkout), copied into the cache when its sha256 is the
+ * pin's. For machines without internet; a mirror file with another hash is ignored, never used.
+ */
+export async function mirrorScript(env: NodeJS.ProcessEnv, pin: ScriptPin): Promise<ScriptFile | undefined> {
+  for (const dir of await mirrorFolders(env)) {
+    const candidate = path.join(dir, path.basename(pin.script));
+    const bytes = await readFile(candidate).catch(() => undefined);
+    if (!bytes || sha256(bytes) !== pin.sha256) continue;
+    const file = cachedScriptPath(env, pin);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFileAtomic(file, bytes);
+    return { path: file, sha256: pin.sha256, pinned: true, expected: pin.sha256, source: 'mirror' };
+  }
+  return undefined;
+}
+
+/**
+ * Folders of pinned upstream files for machines without internet: $HARNESS_MIRROR when set (an empty value:
+ * none), else ../shared/mirror beside the checkout when it exists.
+ */
+export async function mirrorFolders(env: NodeJS.ProcessEnv): Promise<string[]> {
+  const candidates = env.HARNESS_MIRROR !== undefined ? [env.HARNESS_MIRROR].filter(Boolean) : [path.resolve(REPO_ROOT, '..', 'shared', 'mirror')];
+  const found: string[] = [];
+  for (const dir of candidates) if (await stat(dir).then((s) => s.isDirectory(), () => false)) found.push(path.resolve(dir));
+  return [...new Set(found)];
+}
+
 export async function downloadScript(env: NodeJS.ProcessEnv, pin: ScriptPin, fetchImpl: typeof fetch = fetch): Promise<ScriptFile> {
-  const cached = await findCachedScript(env, pin);
+  const cached = (await findCachedScript(env, pin)) ?? (await mirrorScript(env, pin));
   if (cached) return cached;
   const url = scriptUrl(env, pin);
   let body: Uint8Array;
@@ -66,7 +96,7 @@ export async function downloadScript(env: NodeJS.ProcessEnv, pin: ScriptPin, fet
   } catch (error) {
     if (error instanceof RemoteError) throw error;
     throw new RemoteError(`cannot download ${url}: ${(error as Error).message}`, {
-      hint: 'without network, download the file elsewhere and pass it with --script FILE',
+      hint: 'without network, download the file elsewhere and put it in a folder named by HARNESS_MIRROR (checked against the pin), or pass it to `run`/`sweep` with --script FILE',
       cause: error,
     });
   }

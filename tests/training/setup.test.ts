@@ -74,7 +74,8 @@ describe('harness setup', () => {
 
   it('run without a cached script says to run setup', async () => {
     const ws = await workspace();
-    const r = await harness(['run', ws.experiment, '--variant', 'baseline', '--store', ws.store], { cwd: ws.root, env: ws.env });
+    // no mirror of upstream files either (the default ../shared/mirror holds the pinned script)
+    const r = await harness(['run', ws.experiment, '--variant', 'baseline', '--store', ws.store], { cwd: ws.root, env: { ...ws.env, HARNESS_MIRROR: '' } });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/not in the cache/);
     expect(r.stderr).toMatch(/harness setup/);
