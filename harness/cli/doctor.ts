@@ -9,7 +9,7 @@ export function defineDoctor(program: Command, ctx: CliContext): void {
     .command('doctor')
     .description('check the Python environment and the GPU for training (downloads nothing)')
     .argument('[experiment]', "experiment YAML: also check its runs' needs (bf16, 8-bit Adam, …) and the cached script")
-    .option('--python <exe>', 'the Python to check (default: $HARNESS_PYTHON or python3)')
+    .option('--python <exe>', 'the Python to check (default: $HARNESS_PYTHON, else the environment named by python.requirements in the experiment, else python3)')
     .addHelpText(
       'after',
       `

@@ -9,7 +9,7 @@ export function defineSetup(program: Command, ctx: CliContext): void {
     .command('setup')
     .description('prepare a training machine: pinned diffusers script (sha256-checked, cached), Python environment, model snapshots')
     .argument('<experiment>', 'experiment YAML, e.g. experiments/tok-boy.yaml')
-    .option('--python <exe>', 'the Python that will train (default: $HARNESS_PYTHON or python3)')
+    .option('--python <exe>', 'the Python that will train (default: $HARNESS_PYTHON, else the environment named by python.requirements in the experiment, else python3)')
     .option('--model <dir>', 'check this local base-model folder instead of the pinned snapshot')
     .option('--vae <dir>', 'check this local VAE folder instead of the pinned snapshot')
     .option('--no-snapshot', 'do not download missing pinned snapshots; only report them')
@@ -39,6 +39,7 @@ Examples:
       cwd: ctx.io.cwd,
       env: ctx.io.env,
       ...opts,
+      onMessage: (message) => ctx.io.stderr.write(`${message}\n`),
       onSnapshotProgress: (progress) => {
         if (progress.state !== 'downloaded' || progress.file === lastFile) return;
         lastFile = progress.file;

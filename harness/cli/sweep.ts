@@ -46,14 +46,14 @@ export function defineSweep(program: Command, ctx: CliContext): void {
     .option('--unpinned', 'train even though the base model or VAE is not pinned to a commit')
     .option('--gpus <ids>', 'one worker per GPU, e.g. 0,1 (each worker\'s children see only its GPU)')
     .option('--script <file>', 'a local copy of the diffusers training script instead of the cached pinned one')
-    .option('--python <exe>', 'the Python that has torch/diffusers (default: $HARNESS_PYTHON or python3)')
+    .option('--python <exe>', 'the Python that has torch/diffusers (default: $HARNESS_PYTHON, else the environment named by python.requirements in the experiment, else python3)')
     .addOption(new Option('--launcher <name>', 'python: one process; accelerate: `accelerate launch`').choices(['python', 'accelerate']).default('python'))
     .option('--num-processes <n>', 'processes for --launcher accelerate', wholeNumber)
     .option('--no-preflight', 'skip the Python/GPU checks (stand-in trainers, tests)')
     .option('--final-reload', "let the script do its full-pipeline reload after saving (skipped by default)")
     .option('--model <dir>', 'local folder of the base model (instead of the pinned snapshot)')
     .option('--vae <dir>', 'local folder of the VAE (instead of the pinned snapshot)')
-    .addOption(new Option('--device <device>', 'where the sampler runs').choices(['cuda', 'cpu']))
+    .addOption(new Option('--device <device>', 'where training and sampling run (default: cuda when torch sees a GPU, else cpu)').choices(['cuda', 'cpu']))
     .option('--batch-size <n>', 'images per sampler batch', wholeNumber)
     .addHelpText(
       'after',

@@ -7,6 +7,7 @@ import { SCHEMA_VERSION } from '../store/layout.ts';
 import { envCheck, type EnvCheck } from '../train/envcheck.ts';
 import { defaultPython, probeEnv } from '../train/envinfo.ts';
 import { cachedScriptPath, findCachedScript } from '../train/script.ts';
+import { findManagedEnv } from '../pyenv/managed.ts';
 
 export interface DoctorOptions {
   experiment?: string;
@@ -29,6 +30,7 @@ export async function doctor(options: DoctorOptions): Promise<DoctorResult> {
   let release: string | null = null;
   let script: DoctorResult['script'] = null;
   let name: string | null = null;
+  let python = options.python ?? options.env.HARNESS_PYTHON;
   if (options.experiment) {
     const experiment = await loadExperiment(options.experiment, options.cwd);
     const { config } = experiment;
@@ -37,8 +39,10 @@ export async function doctor(options: DoctorOptions): Promise<DoctorResult> {
     settingsList = expandVariants(config).map((v) => resolveSettings(config.baseline as TrainingSettings, v.name === BASELINE ? {} : v.overrides));
     const cached = await findCachedScript(options.env, config.base.diffusers);
     script = { cached: cached !== undefined, path: cachedScriptPath(options.env, config.base.diffusers) };
+    // the experiment's own environment when it has been made (doctor downloads and builds nothing)
+    if (!python && experiment.pythonRequirements) python = await findManagedEnv({ requirements: experiment.pythonRequirements, env: options.env });
   }
-  const probe = await probeEnv(options.python ?? defaultPython(options.env), { cwd: options.cwd, env: options.env });
+  const probe = await probeEnv(python ?? defaultPython(options.env), { cwd: options.cwd, env: options.env });
   const environment = envCheck(probe, settingsList, release);
   return {
     schemaVersion: SCHEMA_VERSION,

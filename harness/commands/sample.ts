@@ -1,6 +1,7 @@
 // `harness sample`: fixed prompts × fixed seeds from trained runs (final weights, checkpoints) and the base model.
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import { prepareForRuns } from '../pipeline/prepare.ts';
 import { HarnessError, UsageError } from '../errors.ts';
 import { findRun, type RunSpec } from '../plan/planner.ts';
 import type { SampleProgress, SetOutcome } from '../samples/render.ts';
@@ -25,6 +26,8 @@ export interface SampleOptions extends ContextOptions {
   device?: 'cuda' | 'cpu';
   batchSize?: number;
   onProgress?: (progress: SampleProgress) => void;
+  /** one-off lines while the machine is made ready (the Python environment, built models) */
+  onMessage?: (message: string) => void;
   signal?: AbortSignal;
 }
 
@@ -45,12 +48,12 @@ export async function sample(options: SampleOptions): Promise<SampleResult> {
   const controlWanted = options.control ?? context.experiment.config.samples.control;
   const { runs, skipped } = options.control === true ? { runs: [], skipped: [] } : await pickRuns(context, options, selection);
 
+  const machine = runs.length > 0 || controlWanted ? await prepareForRuns(context, options, (message) => options.onMessage?.(message)) : null;
   const common = {
     context,
     filters: { ...(options.seeds ? { seeds: options.seeds } : {}), ...(options.prompts ? { prompts: options.prompts } : {}) },
-    ...(options.device ? { device: options.device } : {}),
+    ...(machine ? { device: machine.device, python: machine.python } : {}),
     ...(options.batchSize ? { batchSize: options.batchSize } : {}),
-    ...(options.python ? { python: options.python } : {}),
     ...(options.model ? { modelDir: path.resolve(options.cwd, options.model) } : {}),
     ...(options.vae ? { vaeDir: path.resolve(options.cwd, options.vae) } : {}),
     env: options.env,

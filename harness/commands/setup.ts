@@ -8,7 +8,8 @@ import { snapshotPath } from '../plan/planner.ts';
 import type { TrainingSettings } from '../config/schema.ts';
 import { SCHEMA_VERSION } from '../store/layout.ts';
 import { envCheck, type EnvCheck } from '../train/envcheck.ts';
-import { defaultPython, probeEnv } from '../train/envinfo.ts';
+import { probeEnv } from '../train/envinfo.ts';
+import { prepareMachine } from '../pipeline/prepare.ts';
 import { downloadScript, scriptUrl, type ScriptPin } from '../train/script.ts';
 import type { ExperimentFile } from '../config/schema.ts';
 import { hubContext } from '../hub/client.ts';
@@ -28,6 +29,8 @@ export interface SetupOptions {
   /** false: only report missing snapshots (default: download the pinned ones that are missing) */
   snapshot?: boolean;
   onSnapshotProgress?: (progress: SnapshotProgress) => void;
+  /** one-off lines while the Python environment or a built model is made */
+  onMessage?: (message: string) => void;
 }
 
 export interface ModelReport {
@@ -54,11 +57,13 @@ export async function setup(options: SetupOptions): Promise<SetupResult> {
   const { config } = experiment;
   const pin: ScriptPin = config.base.diffusers;
   const script = await downloadScript(options.env, pin, options.fetch);
-  const python = options.python ?? defaultPython(options.env);
+  const hubCache = hubCacheDir(options.env);
+  // the experiment's own Python environment and the models the harness builds are made here, if missing
+  const prepared = await prepareMachine({ experiment, hubCache, cwd: options.cwd, env: options.env, python: options.python, ...(options.onMessage ? { onProgress: options.onMessage } : {}) });
+  const python = prepared.python.python;
   const probe = await probeEnv(python, { cwd: options.cwd, env: options.env });
   const settingsList = expandVariants(config).map((v) => resolveSettings(config.baseline as TrainingSettings, v.overrides));
   const environment = envCheck(probe, settingsList, config.base.diffusers.release);
-  const hubCache = hubCacheDir(options.env);
   const snapshotError = options.snapshot === false ? null : await snapshotMissing(config, hubCache, options);
   const models = await Promise.all([
     modelReport('model', config.base.model, options.model, hubCache, options),
@@ -101,7 +106,7 @@ async function modelReport(
 /** Downloads the pinned snapshots that are not in the cache yet (through the Hub module); returns why not, if it failed. */
 async function snapshotMissing(config: ExperimentFile, hubCache: string, options: SetupOptions): Promise<string | null> {
   const { model, vae } = config.base;
-  if (!model.commit || !vae.commit || options.model || options.vae) return null;
+  if (!model.commit || !vae.commit || options.model || options.vae || model.build || vae.build) return null;
   const present = await Promise.all([model, vae].map((ref) => stat(snapshotPath(hubCache, ref)).then((s) => s.isDirectory(), () => false)));
   if (present.every(Boolean)) return null;
   try {
