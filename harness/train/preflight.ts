@@ -91,6 +91,10 @@ export function checkCpuSettings(settings: TrainingSettings): PreflightReport {
   if (settings.use_8bit_adam === true) {
     errors.push({ check: 'device', message: 'use_8bit_adam on the CPU: bitsandbytes\' 8-bit Adam needs a CUDA GPU', hint: 'set use_8bit_adam: false (--set use_8bit_adam=false) for a CPU run' });
   }
+  if (settings.mixed_precision === 'fp16') {
+    // measured with the pinned script on torch 2.13 CPU: "mat1 and mat2 must have the same dtype, but got Float and Half"
+    errors.push({ check: 'device', message: 'mixed_precision fp16 on the CPU: the script crashes at the first step (a float32 LoRA layer meets fp16 weights)', hint: 'set mixed_precision: "no" for a CPU run' });
+  }
   return { errors, warnings: [] };
 }
 
