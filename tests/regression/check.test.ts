@@ -331,6 +331,43 @@ describe('harness check errors', () => {
     expect(result.stderr).toContain('--accept');
   });
 
+  it('a golden image overwritten after --accept is exit 3, naming the file: its sha256 no longer matches golden.json', async () => {
+    const project = await acceptedProject();
+    const golden = goldenLayout(project.goldensDir, 'baseline');
+    // the changed image of a newer set copied over its golden: compared with itself it would pass
+    const changed = await withOnePixelChanged(await personImages('a'));
+    await newerSet(project, { setId: 'final-onepixel01', images: changed });
+    await writeFile(golden.image('portrait__s2.png'), changed.get(imageKey('portrait', 2))!);
+    const result = await harness(['check', project.experimentFile, '--json'], { cwd: project.dir });
+    expect(result.exitCode).toBe(3);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('1 golden image(s) of "baseline" missing or damaged');
+    expect(result.stderr).toContain(`${golden.image('portrait__s2.png')}: changed since it was accepted (sha256 differs from golden.json)`);
+    await expect(readFile(checksLayout(project.storeRoot, 'mini').report('baseline'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('a current set missing an image is never a pass, at any tier', async () => {
+    const project = await acceptedProject();
+    const images = await personImages('a');
+    images.delete(imageKey('garden', 2));
+    await newerSet(project, { setId: 'final-fiveimages', images, scores: imageScores('a').filter((s) => s.file !== 'garden__s2.png') });
+    for (const tier of ['exact', 'perceptual', 'statistical'] as const) {
+      const report = await runCheck(project, tier);
+      expect(report.sampleSetId, tier).toBe('final-fiveimages');
+      expect(report.verdict, tier).toBe('regression');
+      const notPassed = report.images.filter((i) => i.verdict !== 'pass');
+      expect(notPassed.map((i) => [i.promptId, i.seed, i.verdict, i.note]), tier).toEqual([['garden', 2, 'missing', 'not in the current sample set']]);
+    }
+    // listed in set.json but gone from disk: missing too, for the tiers that read pixels
+    await rm(path.join(project.storeRoot, 'mini', project.runId, 'samples', 'final-fiveimages', 'portrait__s1.png'));
+    const unreadable = await runCheck(project, 'perceptual');
+    expect(unreadable.verdict).toBe('regression');
+    expect(unreadable.images.find((i) => i.promptId === 'portrait' && i.seed === 1)).toMatchObject({ verdict: 'missing', note: expect.stringContaining('current image unreadable') });
+    const cli = await harness(['check', project.experimentFile, '--tier', 'exact'], { cwd: project.dir });
+    expect(cli.exitCode).toBe(1);
+    expect(cli.stdout).toContain('regression: 2 of 6 images');
+  });
+
   it('no goldens at all is exit 3 with the command that accepts them; a damaged golden.json too', async () => {
     const project = await makeProject();
     await writeSampleSet(project, { setId: GOLDEN_SET, images: await personImages('a') });
