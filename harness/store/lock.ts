@@ -33,6 +33,9 @@ export interface LockOptions {
   now?: () => Date;
 }
 
+// A holder beats every 10 s; a lock is stale only after nine beats were missed, so a busy event loop
+// or a slow network file system never hands a live trainer's run to a second process.
+const DEFAULT_HEARTBEAT_MS = 10_000;
 const DEFAULT_STALE_MS = 90_000;
 
 export async function tryLock(file: string, options: LockOptions = {}): Promise<RunLock | { heldBy: LockInfo }> {
@@ -48,16 +51,7 @@ export async function tryLock(file: string, options: LockOptions = {}): Promise<
 }
 
 async function createExclusive(file: string, options: LockOptions): Promise<RunLock | undefined> {
-  const now = (options.now ?? (() => new Date()))().toISOString();
-  const info: LockInfo = {
-    schemaVersion: SCHEMA_VERSION,
-    token: randomBytes(8).toString('hex'),
-    pid: process.pid,
-    host: os.hostname(),
-    purpose: options.purpose ?? 'run',
-    startedAt: now,
-    heartbeatAt: now,
-  };
+  const info = newLockInfo(options);
   let handle;
   try {
     handle = await open(file, 'wx');
@@ -74,16 +68,33 @@ async function createExclusive(file: string, options: LockOptions): Promise<RunL
   return startHeartbeat(file, info, options);
 }
 
+function newLockInfo(options: LockOptions): LockInfo {
+  const now = clock(options)().toISOString();
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    token: randomBytes(8).toString('hex'),
+    pid: process.pid,
+    host: os.hostname(),
+    purpose: options.purpose ?? 'run',
+    startedAt: now,
+    heartbeatAt: now,
+  };
+}
+
+function clock(options: LockOptions): () => Date {
+  return options.now ?? (() => new Date());
+}
+
 function startHeartbeat(file: string, info: LockInfo, options: LockOptions): RunLock {
   let released = false;
   const beat = async () => {
     if (released) return;
     const current = await readLock(file).catch(() => undefined);
     if (released || current?.token !== info.token) return; // lost it: never overwrite another holder
-    info.heartbeatAt = new Date().toISOString();
+    info.heartbeatAt = clock(options)().toISOString();
     await writeFileAtomic(file, `${JSON.stringify(info)}\n`).catch(() => undefined);
   };
-  const timer = setInterval(() => void beat(), options.heartbeatMs ?? 10_000);
+  const timer = setInterval(() => void beat(), options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
   timer.unref();
   return {
     info,
@@ -98,7 +109,11 @@ function startHeartbeat(file: string, info: LockInfo, options: LockOptions): Run
 }
 
 async function takeOver(file: string, stale: LockInfo | undefined, options: LockOptions): Promise<RunLock | undefined> {
-  // A second, short-lived lock makes the check-and-replace one step: only one process takes over.
+  // Two steps make a takeover safe. A short-lived second lock (the gate) lets one taker at a time check
+  // that the file still holds the stale lock it judged. The new lock then replaces the stale one by
+  // rename (writeFileAtomic), so the lock file exists at every moment: removing it first and creating
+  // it again left a window in which a plain tryLock's exclusive create won, and the takeover (and the
+  // record of whom it replaced) was lost.
   const gate = `${file}.takeover`;
   let gateHandle;
   try {
@@ -112,10 +127,13 @@ async function takeOver(file: string, stale: LockInfo | undefined, options: Lock
   await gateHandle.close();
   try {
     const current = await readLock(file);
-    if (current && (current.token !== stale?.token || !isStale(current, options))) return undefined;
-    await rm(file, { force: true });
-    const lock = await createExclusive(file, options);
-    if (lock && current) lock.tookOverFrom = current;
+    // released since we looked: no takeover, just an ordinary create (which a rival may win)
+    if (!current) return await createExclusive(file, options);
+    if (current.token !== stale?.token || !isStale(current, options)) return undefined;
+    const info = newLockInfo(options);
+    await writeFileAtomic(file, `${JSON.stringify(info)}\n`);
+    const lock = startHeartbeat(file, info, options);
+    lock.tookOverFrom = current;
     return lock;
   } finally {
     await rm(gate, { force: true });
@@ -144,7 +162,7 @@ export async function readLock(file: string): Promise<LockInfo | undefined> {
 const INCOMPLETE_GRACE_MS = 10_000;
 
 export function isStale(info: LockInfo, options: LockOptions = {}): boolean {
-  const now = (options.now ?? (() => new Date()))().getTime();
+  const now = clock(options)().getTime();
   if (info.incomplete) return now - Date.parse(info.heartbeatAt) > INCOMPLETE_GRACE_MS;
   if (now - Date.parse(info.heartbeatAt) > (options.staleMs ?? DEFAULT_STALE_MS)) return true;
   return info.host === os.hostname() && !pidAlive(info.pid);

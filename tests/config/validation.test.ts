@@ -70,11 +70,81 @@ describe('experiment validation', () => {
     expect(problem!.message).toContain('did you mean "learning_rate"');
   });
 
-  it('refuses duplicate variant names', () => {
+  it('refuses a variant written twice (the YAML parser\'s duplicate key)', () => {
     const text = MINIMAL.replace('samples:', '  lr-low:\n    rank: 8\nsamples:');
     const [problem] = problemsOf(text);
     expect(problem!.message).toContain('duplicate key');
     expect(problem!.line).toBe(lineOf(text, 'rank: 8') - 1);
+  });
+
+  it('refuses two runs that resolve to one name: a variant named like a grid point, or "baseline"', () => {
+    const text = MINIMAL.replace('  lr-low:\n    learning_rate: 5.0e-5', '  grid-rank_8:\n    rank: 8').replace('samples:', 'grid:\n  rank: [8, 16]\nsamples:');
+    // no duplicate key anywhere: the names collide only once the grid is expanded
+    expect(text.match(/grid-rank_8/g)).toHaveLength(1);
+    const problems = problemsOf(text);
+    expect(problems.map((p) => [p.key, p.message])).toEqual([['grid', 'two runs would be named "grid-rank_8"']]);
+    expect(problems[0]!.line).toBe(lineOf(text, 'grid:'));
+    // the same grid beside a variant of another name is fine
+    expect(parseExperiment('exp.yaml', text.replace('  grid-rank_8:', '  rank-8:')).name).toBe('mini');
+
+    const baseline = MINIMAL.replace('  lr-low:', '  baseline:');
+    const [named] = problemsOf(baseline);
+    expect(named).toMatchObject({ key: 'variants.baseline', line: lineOf(baseline, '  baseline:') });
+    expect(named!.message).toBe('"baseline" is the name of the baseline run itself');
+  });
+
+  it('refuses duplicate prompt ids (their sample files would collide) and repeated seeds', () => {
+    const text = MINIMAL.replace('  seeds: [1, 2]', '    - id: portrait\n      prompt: a photo of TOK boy, smiling\n  seeds: [1, 2, 1]');
+    const problems = problemsOf(text);
+    expect(problems.map((p) => [p.key, p.message])).toEqual([
+      ['samples.prompts[1].id', 'duplicate prompt id "portrait"'],
+      ['samples.seeds', 'seeds repeat'],
+    ]);
+    expect(problems[0]!.line).toBe(lineOf(text, 'prompt: a photo of TOK boy, smiling') - 1);
+    expect(parseExperiment('exp.yaml', text.replace(/- id: portrait\n(\s+prompt: a photo of TOK boy, smiling)/, '- id: smiling\n$1').replace('[1, 2, 1]', '[1, 2, 3]')).name).toBe('mini');
+  });
+
+  it('refuses a regression variant that no run is named', () => {
+    const text = `${MINIMAL}regression:\n  variant: lr-lo\n`;
+    const problems = problemsOf(text);
+    expect(problems.map((p) => [p.key, p.message])).toEqual([['regression.variant', 'no run named "lr-lo" (runs: baseline, lr-low)']]);
+    expect(problems[0]!.line).toBe(lineOf(text, 'variant: lr-lo'));
+    expect(parseExperiment('exp.yaml', text.replace('lr-lo\n', 'lr-low\n')).config.regression.variant).toBe('lr-low');
+  });
+
+  it('refuses snr_gamma in a run that trains EDM-style, at the line that sets it', () => {
+    const text = MINIMAL.replace('  seed: 0', '  seed: 0\n  do_edm_style_training: true').replace('    learning_rate: 5.0e-5', '    snr_gamma: 5.0');
+    const problems = problemsOf(text);
+    expect(problems.map((p) => [p.key, p.message])).toEqual([['variants.lr-low.snr_gamma', 'the script refuses snr_gamma together with do_edm_style_training']]);
+    expect(problems[0]!.line).toBe(lineOf(text, 'snr_gamma: 5.0'));
+    // either alone is fine
+    expect(parseExperiment('exp.yaml', text.replace('  do_edm_style_training: true', '  do_edm_style_training: false')).warnings).toEqual([]);
+  });
+
+  it('warns when a scheduler\'s warm-up lasts the whole run, and not when it ends before', () => {
+    const text = MINIMAL.replace('  lr_warmup_steps: 0', '  lr_warmup_steps: 20\n  lr_scheduler: cosine');
+    const experiment = parseExperiment('exp.yaml', text);
+    expect(experiment.warnings.map((w) => [w.key, w.message])).toEqual([
+      ['baseline.lr_warmup_steps', 'baseline: warm-up (20 steps) lasts the whole run of 20 steps'],
+      ['baseline.lr_warmup_steps', 'lr-low: warm-up (20 steps) lasts the whole run of 20 steps'],
+    ]);
+    expect(experiment.warnings[0]!.line).toBe(lineOf(text, 'lr_warmup_steps: 20'));
+    expect(parseExperiment('exp.yaml', text.replace('lr_warmup_steps: 20', 'lr_warmup_steps: 19')).warnings).toEqual([]);
+    // a constant schedule has no warm-up to speak of
+    expect(parseExperiment('exp.yaml', text.replace('lr_scheduler: cosine', 'lr_scheduler: constant')).warnings).toEqual([]);
+  });
+
+  it('warns about optimizer combinations the script ignores or that log twice', () => {
+    const text = MINIMAL.replace('  seed: 0', '  seed: 0\n  optimizer: prodigy\n  use_8bit_adam: true').replace('    learning_rate: 5.0e-5', '    learning_rate: 1.0\n    use_8bit_adam: false\n    report_to: wandb');
+    const warnings = parseExperiment('exp.yaml', text).warnings;
+    expect(warnings.map((w) => [w.key, w.message])).toEqual([
+      ['baseline.use_8bit_adam', 'baseline: the script ignores use_8bit_adam with the prodigy optimizer'],
+      ['baseline.learning_rate', 'baseline: prodigy expects learning_rate around 1.0'],
+      ['variants.lr-low.report_to', 'lr-low: the harness mirrors metrics to W&B itself (tracking:); report_to wandb would log twice'],
+    ]);
+    expect(warnings[2]!.line).toBe(lineOf(text, 'report_to: wandb'));
+    // AdamW with 8-bit Adam and a small learning rate is the recipe itself
+    expect(parseExperiment('exp.yaml', MINIMAL.replace('  seed: 0', '  seed: 0\n  use_8bit_adam: true')).warnings).toEqual([]);
   });
 
   it('refuses settings the harness manages, saying why', () => {

@@ -5,7 +5,7 @@ import { parseExperiment } from '../../harness/config/load.ts';
 import type { ExperimentFile } from '../../harness/config/schema.ts';
 import { fingerprintDataset } from '../../harness/dataset/hash.ts';
 import { gridPoints } from '../../harness/plan/expand.ts';
-import { planExperiment, type Plan } from '../../harness/plan/planner.ts';
+import { planExperiment, runHash, type Plan } from '../../harness/plan/planner.ts';
 import { harness } from '../helpers/cli.ts';
 import { MINIMAL } from '../helpers/experiment.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -35,6 +35,20 @@ describe('run ids', () => {
       .replace('learning_rate: 5.0e-5', 'learning_rate: 0.00005');
     expect(reordered).not.toBe(MINIMAL);
     expect(ids(planOf(reordered))).toEqual(ids(planOf(MINIMAL)));
+  });
+
+  it('hash the same whatever the key order of the objects hashed, at every depth (canonical JSON sorts the keys)', () => {
+    // the planner puts settings in a fixed order before hashing; the hash must not depend on that
+    const run = planOf(MINIMAL).runs[0]!;
+    const reversed = <T extends object>(value: T): T => Object.fromEntries(Object.entries(value).reverse()) as T;
+    const settings = reversed(run.settings);
+    const provenance = { ...reversed(run.provenance), model: reversed(run.provenance.model), vae: reversed(run.provenance.vae) };
+    expect(JSON.stringify(settings)).not.toBe(JSON.stringify(run.settings));
+    expect(JSON.stringify(provenance.model)).not.toBe(JSON.stringify(run.provenance.model));
+    expect(runHash(settings, provenance)).toBe(run.hash);
+    expect(run.id).toBe(`baseline-${run.hash.slice(0, 8)}`);
+    // while the values still count
+    expect(runHash({ ...settings, seed: 1 }, provenance)).not.toBe(run.hash);
   });
 
   it('writing out a default the script would pick gives the same run', () => {

@@ -180,6 +180,119 @@ describe('harness check tiers', () => {
   });
 });
 
+/** Person a's images with `edit` applied to the RGB bytes of one image (or of every image). */
+async function editPixels(only: string | 'all', edit: (data: Uint8Array, width: number) => void): Promise<Images> {
+  const out: Images = new Map();
+  for (const [key, bytes] of await personImages('a')) {
+    if (only !== 'all' && key !== only) {
+      out.set(key, bytes);
+      continue;
+    }
+    const raw = await decodeImage(bytes);
+    const data = raw.data.slice();
+    edit(data, raw.width);
+    out.set(key, await encodeImage({ ...raw, data }, 'png'));
+  }
+  return out;
+}
+
+/** A ±amplitude luma checkerboard: every pixel moves by `amplitude`, below pixelmatch's threshold, but the texture changes. */
+const checkerboard = (amplitude: number) => (data: Uint8Array, width: number) => {
+  for (let i = 0; i < data.length / 3; i++) {
+    const d = ((i % width) + Math.floor(i / width)) % 2 ? amplitude : -amplitude;
+    for (let c = 0; c < 3; c++) data[i * 3 + c] = Math.max(0, Math.min(255, data[i * 3 + c]! + d));
+  }
+};
+
+/** Person a's scores, with one image's embedding turned away from the golden's by 1 − cos = `drift`. */
+function driftedScores(file: string, drift: number): ReturnType<typeof imageScores> {
+  return imageScores('a').map((score) => {
+    if (score.file !== file) return score;
+    const e = score.embedding!;
+    const length = Math.hypot(...e);
+    // e has no component on the last axis: rotate toward it
+    const turned = e.map((v) => (v / length) * (1 - drift));
+    turned[e.length - 1] = Math.sqrt(1 - (1 - drift) ** 2);
+    return { ...score, embedding: turned };
+  });
+}
+
+describe('each tier criterion decides on its own', () => {
+  // Every other criterion is left well within its limit, so removing the one under test (or loosening
+  // it ×10) turns the verdict to pass. Default tolerances: exact mismatch 0.1 %, max Δ 8; perceptual
+  // mismatch 5 %, SSIM ≥ 0.9, embedding drift ≤ 0.1.
+  it('exact: the mismatch ratio alone (20 of 4096 pixels off by 4, under the channel limit) is a regression; 2 pixels are not', async () => {
+    const nudge = (count: number) => (data: Uint8Array) => {
+      for (let p = 0; p < count; p++) data[(p * 97 + 5) * 3] = Math.min(255, data[(p * 97 + 5) * 3]! + 4);
+    };
+    const project = await acceptedProject();
+    await newerSet(project, { setId: 'final-nudged0020', images: await editPixels(imageKey('garden', 1), nudge(20)) });
+    const report = await runCheck(project, 'exact');
+    expect(report.verdict).toBe('regression');
+    const failed = report.images.filter((i) => i.verdict !== 'pass');
+    expect(failed.map((i) => `${i.promptId}/${i.seed}`)).toEqual(['garden/1']);
+    expect(failed[0]!.metrics).toEqual({ mismatchRatio: 20 / 4096, maxChannelDiff: 4 });
+    expect(failed[0]!.note).toBe('0.49% of pixels differ (limit 0.10%)');
+
+    await newerSet(project, { setId: 'final-nudged0002', images: await editPixels(imageKey('garden', 1), nudge(2)), createdAt: '2026-11-26T10:00:00.000Z' });
+    const few = await runCheck(project, 'exact');
+    expect(few.sampleSetId).toBe('final-nudged0002');
+    expect(few.verdict).toBe('pass');
+    expect(few.images.find((i) => i.promptId === 'garden' && i.seed === 1)!.metrics.mismatchRatio).toBe(2 / 4096);
+  });
+
+  it('perceptual: SSIM alone (a ±12 checkerboard: no pixel over the threshold, same faces) is a regression; ±3 is not', async () => {
+    const project = await acceptedProject();
+    await newerSet(project, { setId: 'final-checker012', images: await editPixels('all', checkerboard(12)) });
+    const report = await runCheck(project, 'perceptual');
+    expect(report.verdict).toBe('regression');
+    for (const image of report.images) {
+      expect(image.verdict).toBe('regression');
+      expect(image.metrics.ssim).toBeLessThan(0.9);
+      expect(image.metrics.mismatchRatio).toBe(0);
+      expect(image.metrics.embeddingDrift).toBeCloseTo(0, 12);
+      expect(image.note).toMatch(/^SSIM 0\.\d{3} < 0\.9$/);
+    }
+
+    await newerSet(project, { setId: 'final-checker003', images: await editPixels('all', checkerboard(3)), createdAt: '2026-11-26T10:00:00.000Z' });
+    const faint = await runCheck(project, 'perceptual');
+    expect(faint.verdict).toBe('pass');
+    for (const image of faint.images) expect(image.metrics.ssim).toBeGreaterThan(0.9);
+  });
+
+  it('perceptual: the embedding drift alone (0.3 on one image, same pixels) is a regression; 0.05 is not', async () => {
+    const project = await acceptedProject();
+    const file = 'portrait__s2.png';
+    await newerSet(project, { setId: 'final-drift03000', images: await personImages('a'), scores: driftedScores(file, 0.3) });
+    const report = await runCheck(project, 'perceptual');
+    expect(report.verdict).toBe('regression');
+    const failed = report.images.filter((i) => i.verdict !== 'pass');
+    expect(failed.map((i) => `${i.promptId}/${i.seed}`)).toEqual(['portrait/2']);
+    expect(failed[0]!.metrics).toMatchObject({ mismatchRatio: 0, ssim: 1 });
+    expect(failed[0]!.metrics.embeddingDrift).toBeCloseTo(0.3, 9);
+    expect(failed[0]!.note).toBe('face embedding drifted 0.300 (limit 0.1)');
+
+    await newerSet(project, { setId: 'final-drift00500', images: await personImages('a'), scores: driftedScores(file, 0.05), createdAt: '2026-11-26T10:00:00.000Z' });
+    const slight = await runCheck(project, 'perceptual');
+    expect(slight.verdict).toBe('pass');
+    expect(slight.images.find((i) => i.promptId === 'portrait' && i.seed === 2)!.metrics.embeddingDrift).toBeCloseTo(0.05, 9);
+  });
+
+  it('perceptual: a face lost alone (same pixels, no face found in one image) is a regression', async () => {
+    const project = await acceptedProject();
+    const lost = imageScores('a').map((score) =>
+      score.file === 'garden__s3.png' ? { ...score, identity: null, nose: null, face: false, missing: { identity: 'no_face' as const, nose: 'no_face' as const }, embedding: undefined } : score,
+    );
+    await newerSet(project, { setId: 'final-facelost1', images: await personImages('a'), scores: lost });
+    const report = await runCheck(project, 'perceptual');
+    expect(report.verdict).toBe('regression');
+    const failed = report.images.filter((i) => i.verdict !== 'pass');
+    expect(failed.map((i) => `${i.promptId}/${i.seed}`)).toEqual(['garden/3']);
+    expect(failed[0]!.metrics).toMatchObject({ mismatchRatio: 0, ssim: 1, embeddingDrift: null });
+    expect(failed[0]!.note).toBe('no face found where the golden image has one');
+  });
+});
+
 describe('which set is current', () => {
   it('the newest final-weights set rendered with the current samples: spec; checkpoints and other specs are ignored', async () => {
     const project = await makeProject();
@@ -216,6 +329,43 @@ describe('harness check errors', () => {
     expect(result.stderr).toContain('1 golden image(s) of "baseline" missing or damaged');
     expect(result.stderr).toContain(`${golden.image('garden__s3.png')}: missing`);
     expect(result.stderr).toContain('--accept');
+  });
+
+  it('a golden image overwritten after --accept is exit 3, naming the file: its sha256 no longer matches golden.json', async () => {
+    const project = await acceptedProject();
+    const golden = goldenLayout(project.goldensDir, 'baseline');
+    // the changed image of a newer set copied over its golden: compared with itself it would pass
+    const changed = await withOnePixelChanged(await personImages('a'));
+    await newerSet(project, { setId: 'final-onepixel01', images: changed });
+    await writeFile(golden.image('portrait__s2.png'), changed.get(imageKey('portrait', 2))!);
+    const result = await harness(['check', project.experimentFile, '--json'], { cwd: project.dir });
+    expect(result.exitCode).toBe(3);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('1 golden image(s) of "baseline" missing or damaged');
+    expect(result.stderr).toContain(`${golden.image('portrait__s2.png')}: changed since it was accepted (sha256 differs from golden.json)`);
+    await expect(readFile(checksLayout(project.storeRoot, 'mini').report('baseline'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('a current set missing an image is never a pass, at any tier', async () => {
+    const project = await acceptedProject();
+    const images = await personImages('a');
+    images.delete(imageKey('garden', 2));
+    await newerSet(project, { setId: 'final-fiveimages', images, scores: imageScores('a').filter((s) => s.file !== 'garden__s2.png') });
+    for (const tier of ['exact', 'perceptual', 'statistical'] as const) {
+      const report = await runCheck(project, tier);
+      expect(report.sampleSetId, tier).toBe('final-fiveimages');
+      expect(report.verdict, tier).toBe('regression');
+      const notPassed = report.images.filter((i) => i.verdict !== 'pass');
+      expect(notPassed.map((i) => [i.promptId, i.seed, i.verdict, i.note]), tier).toEqual([['garden', 2, 'missing', 'not in the current sample set']]);
+    }
+    // listed in set.json but gone from disk: missing too, for the tiers that read pixels
+    await rm(path.join(project.storeRoot, 'mini', project.runId, 'samples', 'final-fiveimages', 'portrait__s1.png'));
+    const unreadable = await runCheck(project, 'perceptual');
+    expect(unreadable.verdict).toBe('regression');
+    expect(unreadable.images.find((i) => i.promptId === 'portrait' && i.seed === 1)).toMatchObject({ verdict: 'missing', note: expect.stringContaining('current image unreadable') });
+    const cli = await harness(['check', project.experimentFile, '--tier', 'exact'], { cwd: project.dir });
+    expect(cli.exitCode).toBe(1);
+    expect(cli.stdout).toContain('regression: 2 of 6 images');
   });
 
   it('no goldens at all is exit 3 with the command that accepts them; a damaged golden.json too', async () => {

@@ -58,13 +58,28 @@ describe('report of the fixture sweep', () => {
     expect(markdown).toContain('note\\`s=a\\|b');
   });
 
-  it('links only relative paths that exist in the report folder', async () => {
+  it('links only relative paths to files of the linked kind in the report folder', async () => {
     const targets = [...markdown.matchAll(/\]\(([^)]+)\)/g)].map((m) => decodeURIComponent(m[1]!));
     expect(targets.length).toBeGreaterThan(10);
+    const kinds = new Set<string>();
     for (const target of targets) {
       expect(target, target).not.toMatch(/^(\/|[a-z]+:)/);
-      await expect(readFile(path.join(root, 'a', target)), target).resolves.toBeDefined();
+      const bytes = await readFile(path.join(root, 'a', target));
+      const kind = path.extname(target);
+      kinds.add(kind);
+      if (kind === '.png') {
+        // the PNG signature, then an IHDR with a real size
+        expect(bytes.subarray(0, 8).toString('hex'), target).toBe('89504e470d0a1a0a');
+        expect(bytes.readUInt32BE(16) * bytes.readUInt32BE(20), target).toBeGreaterThan(0);
+      } else if (kind === '.svg') {
+        expect(bytes.toString('utf8'), target).toMatch(/^<svg[^>]*>[^]*<\/svg>\s*$/);
+      } else if (kind === '.txt') {
+        expect(bytes.toString('utf8').trim().length, target).toBeGreaterThan(0);
+      } else {
+        throw new Error(`a link to an unexpected kind of file: ${target}`);
+      }
     }
+    expect([...kinds].sort()).toEqual(['.png', '.svg', '.txt']);
   });
 
   it('writes the failed run\'s log tail and one chart per kind', async () => {

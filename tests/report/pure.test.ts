@@ -4,7 +4,12 @@ import { compare, intervalsSeparate } from '../../harness/report/analyze.ts';
 import { assetSlug, mdCode, mdFence, mdHref, mdText } from '../../harness/report/escape.ts';
 import { duration, fixed, signed } from '../../harness/report/format.ts';
 import { ema, trainingFacts } from '../../harness/report/metrics.ts';
-import { aggregate } from '../fixtures/report/store.ts';
+import type { Aggregate } from '../../harness/scoring/types.ts';
+
+/** The interval rule on given intervals (the sweep fixtures feed the report computed ones). */
+function aggregate([mean, lo, hi, n, total]: [number | null, number, number, number, number]): Aggregate {
+  return { mean, median: mean, ci95: mean === null ? null : [lo, hi], n, total };
+}
 
 describe('training facts', () => {
   it('smooths with an EMA that starts at the first value and skips gaps', () => {

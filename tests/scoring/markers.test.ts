@@ -112,4 +112,29 @@ describe('marker gates and reasons', () => {
     const longer = scoreFeatures('l.png', image(null, { faceParts: 0.05, earY: 110 }), model);
     expect(longer.neck).toBeLessThan(0.5);
   });
+
+  it('scores identity up to the yaw gate and not past it, and keeps profile references out of the identity centroid', () => {
+    const model = buildReferenceModel([image(face()), image(face({ embedding: [0.9, 0.1, 0] }))]);
+    const turned = scoreFeatures('t.png', image(face({ yaw: 42 })), model);
+    expect(turned.identity).toBeGreaterThan(0.99);
+    expect(turned.missing.identity).toBeUndefined();
+    // past the gate the embedding is of a side view: not the identity, however similar it looks
+    const profile = scoreFeatures('p.png', image(face({ yaw: 70 })), model);
+    expect(profile.identity).toBeNull();
+    expect(profile.missing.identity).toBe('profile');
+    expect(profile.yaw).toBe(70);
+    const withProfile = buildReferenceModel([image(face()), image(face({ embedding: [0.9, 0.1, 0] })), image(face({ yaw: -65, embedding: [0, 0, 1] }))]);
+    expect(withProfile.identity).toEqual(model.identity);
+  });
+
+  it('the nose spread floor sets the scale when the references agree exactly', () => {
+    // two identical references: their SD is 0, so each ratio's SD is the floor, 4 % of its mean
+    const model = buildReferenceModel([image(face()), image(face({ embedding: [0.9, 0.1, 0] }))]);
+    expect(model.nose!.sd).toEqual([0.5 * 0.04, 1.3 * 0.04, 0.32 * 0.04].map((v) => expect.closeTo(v, 12)));
+    // every ratio off by one floor SD: typicality exp(−½); a floor ten times looser would read it as typical (0.995)
+    const off = scoreFeatures('n.png', image(face({ nose: [0.5 * 1.04, 1.3 * 1.04, 0.32 * 1.04] })), model);
+    expect(off.nose).toBeCloseTo(Math.exp(-0.5), 9);
+    const farOff = scoreFeatures('n.png', image(face({ nose: [0.5 * 1.08, 1.3 * 1.08, 0.32 * 1.08] })), model);
+    expect(farOff.nose).toBeCloseTo(Math.exp(-2), 9);
+  });
 });

@@ -7,6 +7,7 @@ import { REPO } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const WRITER = path.join(REPO, 'tests/fixtures/store/writer.ts');
+const WRITE_ONCE = path.join(REPO, 'tests/fixtures/store/write-once.ts');
 
 describe('atomic writes', () => {
   it('leave a complete JSON file after a kill -9 in the middle of writing', async () => {
@@ -26,6 +27,20 @@ describe('atomic writes', () => {
     // temp files of a killed writer may remain, but never under the real name
     const names = await readdir(dir);
     expect(names.filter((n) => !n.includes('.tmp-'))).toEqual(['status.json']);
+  });
+
+  it('leave the target untouched and no temp file when a write fails midway', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'status.json');
+    await writeJsonAtomic(file, { generation: 1 });
+    // under a 128 KiB file-size limit (bash counts -f in KiB) a 1 KB write goes through, then a 1 MiB
+    // one fails with EFBIG once 128 KiB of it reached the disk
+    const sizes = ['1000', String(1 << 20)];
+    const child = await execa('bash', ['-c', 'ulimit -f 128 && exec "$0" --import tsx "$@"', process.execPath, WRITE_ONCE, file, ...sizes], { cwd: REPO });
+    expect(JSON.parse(child.stdout)).toEqual([{ ok: true }, { ok: false, code: 'EFBIG' }]);
+    // the file is the last complete write, byte for byte, and the failed write's temp file is gone
+    expect(await readFile(file, 'utf8')).toBe(`${JSON.stringify({ schemaVersion: 1, generation: 2, payload: 'x'.repeat(1000) }, null, 2)}\n`);
+    expect(await readdir(dir)).toEqual(['status.json']);
   });
 
   it('write schemaVersion first', async () => {

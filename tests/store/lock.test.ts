@@ -2,8 +2,8 @@ import { execa } from 'execa';
 import { readFile, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { isStale, readLock, tryLock, type LockInfo } from '../../harness/store/lock.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { isStale, readLock, tryLock, type LockInfo, type RunLock } from '../../harness/store/lock.ts';
 import { REPO } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -22,6 +22,15 @@ async function race(file: string, count: number, staleMs = 90_000): Promise<{ ou
   await writeFile(`${file}.release`, '');
   await Promise.all(children);
   return outcomes;
+}
+
+/** Polls until `check` holds; a real heartbeat lands within a few of its (short) periods. */
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 function deadLock(overrides: Partial<LockInfo> = {}): LockInfo {
@@ -102,5 +111,72 @@ describe('run locks', () => {
     await writeFile(file, JSON.stringify(other));
     await mine.release();
     expect(JSON.parse(await readFile(file, 'utf8')).token).toBe('other');
+  });
+
+  it('take over a stale lock without ever leaving the lock file free for a rival', async () => {
+    // Rivals arrive while a takeover is under way; one that arrived in a moment without a lock file
+    // would win with a plain create, and the takeover would be lost (the winner reports no tookOverFrom).
+    const dir = await tempDir();
+    for (let round = 0; round < 50; round++) {
+      const file = path.join(dir, `lock-${round}.json`);
+      await writeFile(file, JSON.stringify(deadLock()));
+      const results = await Promise.all(
+        Array.from({ length: 12 }, async (_, i) => {
+          await new Promise((r) => setTimeout(r, i * 0.4));
+          return tryLock(file);
+        }),
+      );
+      const winners = results.filter((result): result is RunLock => !('heldBy' in result));
+      expect(winners.map((w) => w.tookOverFrom?.pid), `round ${round}`).toEqual([999_999]);
+      expect((await readLock(file))?.token).toBe(winners[0]!.info.token);
+      await winners[0]!.release();
+    }
+  });
+
+  it('keep a held lock live by its heartbeat, however long the holder runs', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'lock.json');
+    let now = Date.now();
+    const clock = () => new Date(now);
+    const mine = await tryLock(file, { heartbeatMs: 20, now: clock });
+    if ('heldBy' in mine) throw new Error('expected the lock');
+    // ten minutes on the lock's clock, far past any stale age: only a heartbeat keeps the lock live
+    now += 10 * 60_000;
+    await until(async () => (await readLock(file))?.heartbeatAt === clock().toISOString(), 'a heartbeat');
+    const rival = await tryLock(file, { now: clock });
+    expect('heldBy' in rival && rival.heldBy.token).toBe(mine.info.token);
+    await mine.release();
+    expect(await readLock(file)).toBeUndefined();
+  });
+
+  it('by default, beat every 10 s and leave a live holder its lock until it missed about nine beats', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'lock.json');
+    let now = Date.now();
+    const clock = () => new Date(now);
+    const at = (ms: number) => ({ now: () => new Date(now + ms) });
+    // only the heartbeat's interval is simulated; the lock file is written and read for real
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const mine = await tryLock(file, { now: clock }); // the default heartbeat and stale age
+      if ('heldBy' in mine) throw new Error('expected the lock');
+      for (let beat = 1; beat <= 3; beat++) {
+        now += 10_000;
+        vi.advanceTimersByTime(10_000);
+        await until(async () => (await readLock(file))?.heartbeatAt === clock().toISOString(), `heartbeat ${beat}`);
+      }
+      // eight beats missed (a long pause, a slow network file system): still the holder's
+      const rival = await tryLock(file, at(80_000));
+      expect('heldBy' in rival && rival.heldBy.token).toBe(mine.info.token);
+      // ten missed: the holder hangs, though its pid is alive; the run is taken over
+      const taker = await tryLock(file, at(100_000));
+      if ('heldBy' in taker) throw new Error('expected a takeover of the silent holder');
+      expect(taker.tookOverFrom?.token).toBe(mine.info.token);
+      await mine.release(); // no longer the holder: leaves the taker's lock alone
+      expect((await readLock(file))?.token).toBe(taker.info.token);
+      await taker.release();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -3,6 +3,7 @@ import { execa } from 'execa';
 import { cp, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { chooseResumeCheckpoint } from '../../harness/train/resume.ts';
 import { BIN } from '../helpers/cli.ts';
 import { metricSteps, readEvents, runArgs, runFixture, workspace, type Workspace } from './helpers.ts';
 
@@ -53,6 +54,13 @@ async function waitGone(pid: number, ms = 15_000): Promise<boolean> {
   return false;
 }
 
+/** The newest checkpoint the tap reported complete: the one a resume must start from. */
+function newestReported(events: any[]): number {
+  const steps = events.filter((e) => e.type === 'checkpoint').map((e) => e.step as number);
+  expect(steps.length, 'no checkpoint was reported before the interruption').toBeGreaterThan(0);
+  return Math.max(...steps);
+}
+
 function expectEachStepOnce(events: any[]): void {
   expect(metricSteps(events)).toEqual(ALL_STEPS);
   expect(events.filter((e) => e.type === 'checkpoint').map((e) => e.step)).toEqual([4, 8, 12]);
@@ -82,7 +90,7 @@ describe('interrupt and resume', () => {
     expect(second.exitCode, second.stderr).toBe(0);
     expect(second.json.outcome).toBe('trained');
     const from = second.json.resumedFrom.step as number;
-    expect([4, 8]).toContain(from);
+    expect(from).toBe(newestReported(interrupted));
     expect(second.json.resumedFrom.checkpoint).toBe(path.join(runDir, 'output', `checkpoint-${from}`));
     const events = await readEvents(runDir);
     expectEachStepOnce(events);
@@ -105,23 +113,26 @@ describe('interrupt and resume', () => {
     child.kill('SIGKILL');
     await child;
     expect(await waitGone(trainerPid)).toBe(true);
-    const orphanEnd = (await readEvents(runDir)).at(-1);
-    expect(orphanEnd).toMatchObject({ type: 'end', status: 'interrupted', reason: 'parent_died' });
+    const orphaned = await readEvents(runDir);
+    expect(orphaned.at(-1)).toMatchObject({ type: 'end', status: 'interrupted', reason: 'parent_died' });
     expect(JSON.parse(await readFile(path.join(runDir, 'status.json'), 'utf8')).state).toBe('training');
 
     const second = await runFixture(ws);
     expect(second.exitCode, second.stderr).toBe(0);
     expect(second.json.outcome).toBe('trained');
     expect(second.json.warnings.join('\n')).toMatch(/took over a stale lock/);
-    expect(second.json.resumedFrom).not.toBeNull();
+    expect(second.json.resumedFrom).toEqual({ step: newestReported(orphaned), checkpoint: path.join(runDir, 'output', `checkpoint-${newestReported(orphaned)}`) });
     expectEachStepOnce(await readEvents(runDir));
   });
 
-  it('ignores checkpoint folders that are incomplete or were never reported complete', async () => {
+  it('resumes from the newest complete checkpoint, passing over folders that are incomplete or were never reported complete', async () => {
     const ws = await workspace();
     const crashed = await runFixture(ws, { FIXTURE_CRASH_AT: '10' });
     expect(crashed.json.reason).toBe('crashed');
     const output = path.join(crashed.json.runDir, 'output');
+    // checkpoints 4 and 8 are both complete: the newer one is chosen
+    const events = path.join(crashed.json.runDir, 'events.jsonl');
+    expect(await chooseResumeCheckpoint(output, events, 'fp16')).toEqual({ checkpoint: { step: 8, dir: path.join(output, 'checkpoint-8') }, skipped: [] });
     await rm(path.join(output, 'checkpoint-8', 'optimizer.bin'));
     await cp(path.join(output, 'checkpoint-4'), path.join(output, 'checkpoint-9'), { recursive: true });
     const second = await runFixture(ws);
