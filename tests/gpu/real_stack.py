@@ -96,8 +96,11 @@ def sample(cpu_set, name, weights, dtype):
         spec = rewrite(json.load(handle), cpu_set, out)
     spec.update(out_dir=out, device="cuda", dtype=dtype)
     if weights:
+        import hashlib
+
         spec["weights"]["path"] = weights
-        spec["weights"]["sha256"] = None
+        with open(weights, "rb") as handle:
+            spec["weights"]["sha256"] = hashlib.sha256(handle.read()).hexdigest()
     spec_path = os.path.join(out, "sampler-spec.json")
     with open(spec_path, "w", encoding="utf-8") as handle:
         json.dump(spec, handle)
@@ -109,6 +112,7 @@ def sample(cpu_set, name, weights, dtype):
     result = {"name": name, "dtype": dtype, "exit_code": proc.returncode, "images": len(images), "wall_s": round(time.time() - started, 2),
               "image_s": [round(i.get("seconds", 0), 3) for i in images]}
     if proc.returncode != 0:
+        result["errors"] = [l for l in lines if l.get("type") == "error"]
         result["stderr_tail"] = proc.stderr.splitlines()[-25:]
     return result, out
 
