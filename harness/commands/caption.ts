@@ -4,6 +4,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { loadExperiment } from '../config/load.ts';
 import { ConfigError, UsageError, type Problem } from '../errors.ts';
+import { treeDigest } from '../models/built.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../store/atomic.ts';
 import { sha256File } from '../util/hash.ts';
 import {
@@ -25,6 +26,8 @@ export interface CaptionOptions {
   force?: boolean;
   dryRun?: boolean;
   python?: string;
+  /** a local BLIP folder instead of the pinned Hub model (--model) */
+  model?: string | undefined;
   device?: 'auto' | 'cuda' | 'cpu';
   cwd: string;
   env: NodeJS.ProcessEnv;
@@ -58,7 +61,8 @@ export async function caption(options: CaptionOptions): Promise<CaptionResult> {
   const existing = await readExisting(dir, display, force);
   const warnings: Problem[] = [];
   const record = await readRecord(dir, display, warnings);
-  const inputs = { images, existing, record, prefix, force, model: { ...BLIP_MODEL } };
+  const model = await resolveModel(options);
+  const inputs = { images, existing, record, prefix, force, model };
 
   const needed = imagesNeedingBlip(inputs);
   let start: StartEvent | null = null;
@@ -68,7 +72,7 @@ export async function caption(options: CaptionOptions): Promise<CaptionResult> {
     const run = await runCaptioner({
       spec: {
         schemaVersion: 1,
-        model: { ...BLIP_MODEL },
+        model: { ...model },
         device: options.device ?? 'auto',
         dtypes: { cuda: 'float16', cpu: 'float32' },
         generation: BLIP_GENERATION,
@@ -110,7 +114,7 @@ export async function caption(options: CaptionOptions): Promise<CaptionResult> {
     prefix,
     dryRun,
     force,
-    model: { ...BLIP_MODEL },
+    model: { ...model },
     generation: BLIP_GENERATION,
     captioner,
     written,
@@ -129,6 +133,20 @@ async function resolveTarget(options: CaptionOptions): Promise<{ dir: string; pr
   if (!info?.isDirectory()) throw new UsageError(`dataset folder not found: ${dirArg}`, 'pass the folder that holds the training PNGs');
   const prefix = options.prefix ?? experiment?.config.dataset.caption_prefix ?? DEFAULT_CAPTION_PREFIX;
   return { dir: dirArg, prefix };
+}
+
+/**
+ * The pinned Hub model, or a local folder (--model): its absolute path as the id and the digest of its files as
+ * the revision, so the caption record tells a changed folder apart (and those images are captioned again).
+ */
+async function resolveModel(options: CaptionOptions): Promise<{ id: string; revision: string }> {
+  if (options.model === undefined) return { ...BLIP_MODEL };
+  const dir = path.resolve(options.cwd, options.model);
+  const info = await stat(dir).catch(() => null);
+  if (!info?.isDirectory()) {
+    throw new UsageError(`--model ${options.model}: no such folder`, 'pass a folder saved with save_pretrained (config.json, model weights, processor and tokenizer files)');
+  }
+  return { id: dir, revision: await treeDigest(dir) };
 }
 
 async function listPngs(dir: string, display: string): Promise<string[]> {

@@ -18,6 +18,8 @@ import { PYTHON_DIR, REPO_ROOT } from '../train/envinfo.ts';
 import { sha256 } from '../util/hash.ts';
 
 const READY = '.harness-ready';
+/** What a new environment must import before it is marked ready, unless the caller names other modules. */
+export const TRAINING_IMPORTS = ['torch', 'torchvision.transforms', 'diffusers', 'transformers', 'accelerate', 'peft', 'datasets'] as const;
 const SHIM = path.join(PYTHON_DIR, 'envshim', 'harness_torchvision_ops.py');
 
 export interface ManagedEnvProgress {
@@ -34,6 +36,8 @@ export interface ManagedEnvOptions {
   /** the interpreter that makes the venv (default: $HARNESS_BASE_PYTHON or python3) */
   basePython?: string;
   signal?: AbortSignal;
+  /** modules the new environment must import (default: TRAINING_IMPORTS, the training stack) */
+  imports?: readonly string[];
 }
 
 export interface ManagedEnv {
@@ -165,18 +169,23 @@ async function build(dir: string, options: ManagedEnvOptions, progress: (p: Mana
       hint: `the pins of ${path.relative(REPO_ROOT, options.requirements)} do not fit together; fix the file`,
     });
   }
-  const imports = await runCapture(python, ['-c', 'import torch, torchvision.transforms, diffusers, transformers, accelerate, peft, datasets; print(torch.__version__)'], {
+  const modules = options.imports ?? TRAINING_IMPORTS;
+  const imports = await runCapture(python, ['-c', IMPORT_CHECK, ...modules], {
     cwd: REPO_ROOT,
     baseEnv: options.env,
     timeoutMs: 300_000,
   });
   if (imports.exitCode !== 0) {
     await rm(dir, { recursive: true, force: true });
-    throw new HarnessError(`the new environment cannot import the training stack:\n${lastLines(imports.stderr, 6)}`, { exitCode: 2 });
+    throw new HarnessError(`the new environment cannot import ${modules.join(', ')}:\n${lastLines(imports.stderr, 6)}`, { exitCode: 2 });
   }
   await writeFile(path.join(dir, READY), `${new Date().toISOString()}\n`);
-  progress({ phase: 'ready', message: `Python environment ready: ${python} (torch ${imports.stdout.trim()})` });
+  const torch = imports.stdout.trim();
+  progress({ phase: 'ready', message: `Python environment ready: ${python}${torch ? ` (torch ${torch})` : ''}` });
 }
+
+/** Imports each module named in argv; prints torch's version when torch is among them. */
+const IMPORT_CHECK = 'import importlib, sys\nfor name in sys.argv[1:]: importlib.import_module(name)\nprint(sys.modules["torch"].__version__ if "torch" in sys.modules else "")';
 
 /** pip's arguments; without network (no DNS answer for the index) pip must not retry each package 5 times. */
 async function pipArgs(options: ManagedEnvOptions): Promise<{ argv: string[]; offline: boolean }> {
@@ -208,7 +217,7 @@ export function pipFailure(output: string, requirements: string, offline: boolea
     const names = [...new Set(missing)].join(', ');
     return new RemoteError(`pip could not get ${names} (from ${file})`, {
       hint: offline
-        ? `this machine reaches no package index: put the wheel(s) in a folder and set HARNESS_WHEELS=<folder> (or PIP_FIND_LINKS), then run the command again`
+        ? `this machine reaches no package index: put the wheel(s) of ${names} in a folder and set HARNESS_WHEELS=<folder> (or PIP_FIND_LINKS), then run the command again`
         : `check that the index serves ${names} for Python on this platform (pip index versions NAME), or put the wheel in a folder and set HARNESS_WHEELS=<folder>`,
     });
   }
