@@ -5,14 +5,15 @@ import type { ExperimentFile } from '../config/schema.ts';
 import type { RunSpec } from '../plan/planner.ts';
 import type { SampleSetManifest } from '../samples/types.ts';
 import type { ScoreReport } from '../scoring/types.ts';
-import { configFrom, foldEvents, sampleSetLines, scoreLines, stateFromLedger, type FoldState } from './derive.ts';
+import { configFrom, foldEvents, sampleSetLines, scoreLines, stateFromLedger, weightsStepOf, type FoldState } from './derive.ts';
 import { identityFor } from './identity.ts';
 import { imageSizes, Ledger, LocalSink, readEnvInfo } from './local.ts';
 import { resolveTarget, type TrackingMode } from './mode.ts';
+import { trackingNotice } from './notices.ts';
 import { pendingFromStore, setDirFromRun } from './replay.ts';
 import { attachState, readWandbState, syncState, writeWandbState, type RunSyncState, type WandbSyncState } from './state.ts';
 import type { LedgerLine, RunEvent } from './types.ts';
-import { WandbClient } from './wandb/client.ts';
+import { runUrl, WandbClient } from './wandb/client.ts';
 import { DEFAULT_POLICY, Http, policyFromEnv, REAL_CLOCK, type RetryPolicy } from './wandb/http.ts';
 import { DEFAULT_SINK_OPTIONS, WandbSink, type WandbSinkOptions } from './wandb/sink.ts';
 
@@ -21,6 +22,8 @@ export interface MirrorOptions {
   group?: string;
   policy?: Partial<RetryPolicy>;
   sink?: Partial<WandbSinkOptions>;
+  /** lines for the user (the run's address); default: the tracking notice listeners */
+  notify?: (line: string) => void;
 }
 
 export interface MirrorInput {
@@ -36,7 +39,7 @@ export interface MirrorOutcome {
   why: string;
   /** null when disabled */
   sync: RunSyncState | null;
-  /** the last W&B failure, if delivery is incomplete */
+  /** why the mirror is behind, in plain words, when W&B does not have everything (online only) */
   error: string | null;
 }
 
@@ -77,6 +80,7 @@ class LiveMirror implements RunMirror {
   private state!: WandbSyncState;
   private fold: FoldState = stateFromLedger([]);
   private localError: string | null = null;
+  private readonly manifests = new Map<string, SampleSetManifest>();
 
   constructor(
     private readonly input: MirrorInput,
@@ -95,6 +99,7 @@ class LiveMirror implements RunMirror {
   }
 
   onSampleSet(manifest: SampleSetManifest, setDir: string): void {
+    this.manifests.set(manifest.setId, manifest);
     this.enqueue(async () => {
       const sizes = await imageSizes(setDir, manifest);
       const result = sampleSetLines(this.fold, manifest, setDirFromRun(this.input.runDir, setDir), sizes, undefined, this.ledger.srcs);
@@ -106,8 +111,9 @@ class LiveMirror implements RunMirror {
   onScores(report: ScoreReport, setId: string): void {
     this.enqueue(async () => {
       if (this.ledger.srcs.has(`c:${setId}`)) return;
-      const step = this.ledger.lines.find((line) => line.src.startsWith(`s:${setId}:`))?.row['samples/weights_step'];
-      const result = scoreLines(this.fold, setId, report, typeof step === 'number' ? step : null, Date.now() / 1000);
+      const manifest = this.manifests.get(setId);
+      const weights = manifest?.weights.kind === 'control' ? { kind: 'control' as const } : { kind: 'run' as const, step: manifest ? weightsStepOf(manifest, this.fold) : null };
+      const result = scoreLines(this.fold, setId, report, weights, Date.now() / 1000);
       this.fold = result.state;
       await this.log(result.lines);
     });
@@ -128,7 +134,18 @@ class LiveMirror implements RunMirror {
     if (this.wandb) await this.guard(() => this.wandb!.finish(exitCode));
     await this.saving;
     const sync = await syncState(this.input.runDir).catch(() => null);
-    return { mode: this.mode, why: this.why, sync, error: this.state?.lastError?.message ?? this.localError };
+    return { mode: this.mode, why: this.why, sync, error: this.behind(sync) };
+  }
+
+  /** Online and W&B lacks something: the last failure, or what is left when the time ran out without one. */
+  private behind(sync: RunSyncState | null): string | null {
+    if (this.localError) return this.localError;
+    if (this.mode !== 'online') return null;
+    const failure = this.state?.lastError?.message ?? null;
+    if (!sync || sync.label === 'synced') return failure;
+    if (failure) return failure;
+    const left = [sync.history.pending ? `${sync.history.pending} rows` : '', sync.files.pending ? `${sync.files.pending} files` : ''].filter(Boolean).join(' and ');
+    return `${left || 'the summary and the end of the run'} not sent before the finish time ran out`;
   }
 
   private async start(): Promise<void> {
@@ -146,11 +163,15 @@ class LiveMirror implements RunMirror {
     if (this.mode !== 'online' || !target.credentials) return;
     const http = new Http({ ...DEFAULT_POLICY, ...policyFromEnv(env), ...this.input.options?.policy }, this.input.options?.sink?.clock ?? REAL_CLOCK);
     const client = new WandbClient(target.baseUrl, target.credentials, http);
+    const notify = this.input.options?.notify ?? trackingNotice;
+    // A new live session upserts the run again, as the official client does when it resumes one.
+    this.state.upserted = null;
     this.wandb = new WandbSink(runDir, this.ledger, client, this.state, () => this.save(), configFrom(spec, envInfo), {
       ...DEFAULT_SINK_OPTIONS,
+      onCreated: (run) => notify(`${spec.id}: W&B run ${runUrl(target.baseUrl, run)}`),
       ...this.input.options?.sink,
     });
-    await this.wandb.log(this.ledger.lines);
+    this.wandb.start();
   }
 
   private async log(lines: LedgerLine[]): Promise<void> {

@@ -35,7 +35,7 @@ describe('harness sync', () => {
     expect(first.stderr).toBe('');
     expect(first.exitCode).toBe(0);
     const result = JSON.parse(first.stdout);
-    expect(result).toMatchObject({ schemaVersion: 1, experiment: 'tok-boy', project: 'tok-boy-test', totals: { runs: 2, historySent: 20 + 2 + 1 + 7, filesUploaded: 4, completed: 2, failed: 0 } });
+    expect(result).toMatchObject({ schemaVersion: 1, experiment: 'tok-boy', project: 'tok-boy-test', totals: { runs: 2, historySent: 20 + 2 + 1 + 7, filesUploaded: 4 + 4 + 4, completed: 2, failed: 0 } });
 
     const baseline = server.run('baseline-1a2b3c4d')!;
     expect(baseline.history).toEqual(await ledgerRows(done));
@@ -62,7 +62,7 @@ describe('harness sync', () => {
     const run = await harness(['sync', experiment, '--store', store, '--run', 'baseline-1a2b3c4d'], { cwd: dir, env: { HOME: dir, WANDB_API_KEY: undefined, WANDB_BASE_URL: server.url, ...FAST_ENV } });
     expect(run.stderr).toBe('');
     expect(run.exitCode).toBe(0);
-    expect(run.stdout).toMatch(/baseline-1a2b3c4d\s+synced\s+23\s+4\s+yes/);
+    expect(run.stdout).toMatch(/baseline-1a2b3c4d\s+synced\s+23\s+8\s+yes/); // 4 images, 4 run files
     expect(server.run('lr-low-99aa88bb')).toBeUndefined();
     expectNoKeyInRequests(server.requests);
   });
@@ -76,7 +76,7 @@ describe('harness sync', () => {
     expect(failing.exitCode).toBe(3);
     const result = JSON.parse(failing.stdout);
     expect(result.totals.failed).toBe(2);
-    expect(result.runs[0].error).toMatch(/file_stream: HTTP 503/);
+    expect(result.runs[0].error).toMatch(/^127\.0\.0\.1:\d+: server error \(HTTP 503\) while sending history/);
     const state = (await readJson<WandbSyncState>(trackingFiles(done).wandb))!;
     expect(state).toMatchObject({ historyAcked: 0, completed: null });
 
