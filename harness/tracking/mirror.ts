@@ -6,6 +6,7 @@ import type { RunSpec } from '../plan/planner.ts';
 import type { SampleSetManifest } from '../samples/types.ts';
 import type { ScoreReport } from '../scoring/types.ts';
 import { configFrom, foldEvents, sampleSetLines, scoreLines, stateFromLedger, weightsStepOf, type FoldState } from './derive.ts';
+import { backlogFrom } from './backlog.ts';
 import { identityFor } from './identity.ts';
 import { imageSizes, Ledger, LocalSink, readEnvInfo } from './local.ts';
 import { resolveTarget, type TrackingMode } from './mode.ts';
@@ -39,7 +40,7 @@ export interface MirrorOutcome {
   why: string;
   /** null when disabled */
   sync: RunSyncState | null;
-  /** why the mirror is behind, in plain words, when W&B does not have everything (online only) */
+  /** what W&B lacks and why, in plain words ("23 rows and 4 files not sent: cannot reach …"); null when it has everything */
   error: string | null;
 }
 
@@ -137,15 +138,12 @@ class LiveMirror implements RunMirror {
     return { mode: this.mode, why: this.why, sync, error: this.behind(sync) };
   }
 
-  /** Online and W&B lacks something: the last failure, or what is left when the time ran out without one. */
+  /** W&B lacks something: what, and why (the last failure, offline and why, or the finish time running out). */
   private behind(sync: RunSyncState | null): string | null {
     if (this.localError) return this.localError;
-    if (this.mode !== 'online') return null;
-    const failure = this.state?.lastError?.message ?? null;
-    if (!sync || sync.label === 'synced') return failure;
-    if (failure) return failure;
-    const left = [sync.history.pending ? `${sync.history.pending} rows` : '', sync.files.pending ? `${sync.files.pending} files` : ''].filter(Boolean).join(' and ');
-    return `${left || 'the summary and the end of the run'} not sent before the finish time ran out`;
+    if (!sync) return this.state?.lastError?.message ?? null;
+    const lastError = sync.lastError ?? (this.mode === 'online' ? 'the time to finish ran out' : null);
+    return backlogFrom({ ...sync, lastError }, this.mode, this.why)?.text ?? null;
   }
 
   private async start(): Promise<void> {
@@ -168,6 +166,7 @@ class LiveMirror implements RunMirror {
     this.state.upserted = null;
     this.wandb = new WandbSink(runDir, this.ledger, client, this.state, () => this.save(), configFrom(spec, envInfo), {
       ...DEFAULT_SINK_OPTIONS,
+      ...sinkOptionsFromEnv(env),
       onCreated: (run) => notify(`${spec.id}: W&B run ${runUrl(target.baseUrl, run)}`),
       ...this.input.options?.sink,
     });
@@ -200,4 +199,22 @@ class LiveMirror implements RunMirror {
       this.localError = (error as Error).message;
     }
   }
+}
+
+/**
+ * Sink tuning through the environment, like the retry policy's (HARNESS_WANDB_HEARTBEAT_MS: the silence
+ * after which a heartbeat goes; HARNESS_WANDB_FINISH_MS: the most time finish() spends delivering), for
+ * slow links and for tests that must not wait out production times. Unset or invalid: the defaults.
+ */
+export function sinkOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<WandbSinkOptions> {
+  const read = (name: string): number | undefined => {
+    const value = Number(env[name]);
+    return env[name] !== undefined && env[name] !== '' && Number.isFinite(value) && value > 0 ? value : undefined;
+  };
+  const heartbeat = read('HARNESS_WANDB_HEARTBEAT_MS');
+  const finish = read('HARNESS_WANDB_FINISH_MS');
+  return {
+    ...(heartbeat === undefined ? {} : { heartbeatIntervalMs: heartbeat }),
+    ...(finish === undefined ? {} : { finishTimeoutMs: finish, degradedFinishTimeoutMs: Math.min(finish, DEFAULT_SINK_OPTIONS.degradedFinishTimeoutMs) }),
+  };
 }

@@ -57,7 +57,9 @@ export function virtualClock(start = Date.now()): VirtualClock {
     },
     setTimer: (fn, ms) => {
       const timer = { at: now + Math.max(0, ms), fn, cancelled: false };
-      timers.push(timer);
+      // "at once" needs no advancing: it runs on the next turn of the event loop, as setTimeout(fn, 0)
+      if (ms <= 0) setImmediate(() => !timer.cancelled && ((timer.cancelled = true), fn()));
+      else timers.push(timer);
       return { cancel: () => (timer.cancelled = true) };
     },
     async advance(ms) {

@@ -131,7 +131,7 @@ export interface RunFolderOptions {
   steps?: number;
   samples?: boolean;
   scores?: boolean;
-  state?: 'done' | 'failed' | 'training';
+  state?: 'done' | 'failed' | 'training' | 'trained' | 'sampled';
 }
 
 /** A whole run as a finished sweep leaves it. */

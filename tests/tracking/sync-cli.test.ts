@@ -55,6 +55,21 @@ describe('harness sync', () => {
     for (const out of [first.stdout, second.stdout]) expect(out).not.toContain(KEY);
   });
 
+  it('completes runs no process finished: left trained or sampled as ended well (0), left mid-stage as crashed (1)', async () => {
+    server = await fakeWandb();
+    const dir = await tempDir();
+    const store = path.join(dir, 'store');
+    const experiment = await experimentFile(dir);
+    await makeRunFolder(store, { runId: 'baseline-1a2b3c4d', samples: true, scores: false, state: 'sampled' });
+    await makeRunFolder(store, { runId: 'lr-low-99aa88bb', variant: 'lr-low', steps: 5, samples: false, state: 'trained' });
+    await makeRunFolder(store, { runId: 'rank-8-77cc66dd', variant: 'rank-8', steps: 2, samples: false, state: 'training' });
+    const run = await harness(['sync', experiment, '--store', store, '--json'], { cwd: dir, env: { WANDB_API_KEY: KEY, WANDB_BASE_URL: server.url, ...FAST_ENV } });
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(server.run('baseline-1a2b3c4d')).toMatchObject({ complete: true, exitcode: 0 });
+    expect(server.run('lr-low-99aa88bb')).toMatchObject({ complete: true, exitcode: 0 });
+    expect(server.run('rank-8-77cc66dd')).toMatchObject({ complete: true, exitcode: 1 });
+  });
+
   it('takes the key from ~/.netrc for the API host', async () => {
     server = await fakeWandb();
     const { dir, store, experiment } = await setUp();
