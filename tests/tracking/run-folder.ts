@@ -9,7 +9,7 @@ import type { RunSpec } from '../../harness/plan/planner.ts';
 import type { SampleSetManifest } from '../../harness/samples/types.ts';
 import type { ScoreReport } from '../../harness/scoring/types.ts';
 import { appendJsonLine, writeJsonAtomic } from '../../harness/store/atomic.ts';
-import { runLayout, sampleFileName, sampleSetFiles } from '../../harness/store/layout.ts';
+import { controlLayout, runLayout, sampleFileName, sampleSetFiles } from '../../harness/store/layout.ts';
 import { sha256 } from '../../harness/util/hash.ts';
 
 export const EXPERIMENT = 'tok-boy';
@@ -85,7 +85,21 @@ export const SEEDS = [7, 42];
 
 export async function writeSampleSet(runDir: string, runId: string, setId = 'final-abc123'): Promise<{ manifest: SampleSetManifest; dir: string }> {
   const layout = runLayout(path.dirname(path.dirname(runDir)), path.basename(path.dirname(runDir)), runId);
-  const dir = layout.sampleSet(setId);
+  return writeSet(layout.sampleSet(setId), setId, runId, { kind: 'final', path: 'output/pytorch_lora_weights.safetensors', sha256: 'cd'.repeat(32) });
+}
+
+/** The base model's control set of the experiment (shared by its runs), as the sampler leaves it. */
+export async function writeControlSet(storeRoot: string, setId = 'control-ef4567', spec: Partial<SampleSetManifest['spec']> = {}): Promise<{ manifest: SampleSetManifest; dir: string }> {
+  return writeSet(controlLayout(storeRoot, EXPERIMENT).sampleSet(setId), setId, null, { kind: 'control' }, spec);
+}
+
+async function writeSet(
+  dir: string,
+  setId: string,
+  runId: string | null,
+  weights: SampleSetManifest['weights'],
+  specOverrides: Partial<SampleSetManifest['spec']> = {},
+): Promise<{ manifest: SampleSetManifest; dir: string }> {
   await mkdir(dir, { recursive: true });
   const images: SampleSetManifest['images'] = [];
   let shade = 10;
@@ -102,8 +116,8 @@ export async function writeSampleSet(runDir: string, runId: string, setId = 'fin
     setId,
     runId,
     experiment: EXPERIMENT,
-    weights: { kind: 'final', path: 'output/pytorch_lora_weights.safetensors', sha256: 'cd'.repeat(32) },
-    spec: { prompts: PROMPTS, seeds: SEEDS, steps: 30, guidance_scale: 5, scheduler: 'euler', width: 16, height: 16, lora_scale: 1, negative_prompt: '' },
+    weights,
+    spec: { prompts: PROMPTS, seeds: SEEDS, steps: 30, guidance_scale: 5, scheduler: 'euler', width: 16, height: 16, lora_scale: 1, negative_prompt: '', ...specOverrides },
     model: { id: 'stabilityai/stable-diffusion-xl-base-1.0', commit: null },
     vae: { id: 'madebyollin/sdxl-vae-fp16-fix', commit: null },
     images,
