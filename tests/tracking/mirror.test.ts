@@ -132,7 +132,7 @@ describe('live mirror to a W&B server', () => {
     server.inject({ match: { path: '/file_stream' }, times: 100, action: { status: 400, body: '{"error":"bad request"}' } });
     const store = await tempDir();
     const { runDir, outcome } = await driveRun(store, 'baseline-1a2b3c4d', { WANDB_API_KEY: KEY, WANDB_BASE_URL: server.url });
-    expect(outcome.error).toMatch(/^127\.0\.0\.1:\d+: the request was rejected \(HTTP 400\) while sending history/);
+    expect(outcome.error).toMatch(/^15 rows and the end of the run not sent: 127\.0\.0\.1:\d+: the request was rejected \(HTTP 400\) while sending history/);
     expect(outcome.sync).toMatchObject({ label: 'pending', history: { acked: 0, pending: 15 } });
     // One request per shipment attempt, never a retry loop on the same 400.
     const streams = server.requests.filter((r) => r.path.endsWith('/file_stream'));
@@ -218,7 +218,7 @@ describe('an unreachable server', () => {
     const env = { WANDB_API_KEY: KEY, WANDB_BASE_URL: `http://127.0.0.1:${port}` };
     const { runDir, outcome } = await driveRun(store, 'baseline-1a2b3c4d', env);
     expect(outcome.mode).toBe('online');
-    expect(outcome.error).toMatch(/^cannot reach 127\.0\.0\.1:\d+: connection refused/);
+    expect(outcome.error).toMatch(/^15 rows, 4 files and the end of the run not sent: cannot reach 127\.0\.0\.1:\d+: connection refused/);
     expect(outcome.sync).toMatchObject({ label: 'pending', history: { local: 15, acked: 0, pending: 15 }, files: { pending: 4 } });
 
     server = await fakeWandb(port);

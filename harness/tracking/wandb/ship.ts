@@ -90,6 +90,8 @@ export async function ship(input: ShipInput): Promise<ShipResult> {
     );
     state.entity = ref.entity;
     state.upserted = upsertKey;
+    // an upsert makes a finished run live again on W&B: it needs its `complete` once more
+    state.completed = null;
     await save();
     input.onUpserted?.(ref);
   }
