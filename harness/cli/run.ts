@@ -98,6 +98,8 @@ Examples:
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    const { onTrackingNotice } = await import('../tracking/notices.ts');
+    const stopNotices = onTrackingNotice((line) => reporter.phase(line));
     let result;
     try {
       result = await run({
@@ -127,10 +129,12 @@ Examples:
         signal: controller.signal,
       });
     } finally {
+      stopNotices();
       reporter.finish();
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
+    const { syncCommand } = await import('../tracking/backlog.ts');
     emit(ctx.io, opts.json, result, (r, io) => {
       const head =
         r.outcome === 'trained'
@@ -158,8 +162,10 @@ Examples:
       if (r.identity !== null) lines.push(`  identity (final weights): ${r.identity.toFixed(3)}`);
       if (r.state === 'done') lines.push(`  ${io.style.green('done')}: trained, sampled and scored`);
       else if (r.state !== 'failed') lines.push(`  stopped after: ${r.state}`);
-      if (r.tracking && r.tracking.mode !== 'disabled') lines.push(`  W&B: ${r.tracking.mode}${r.tracking.error ? ` (pending: ${r.tracking.error})` : ''}`);
       lines.push(`  run folder: ${r.runDir}`);
+      if (r.tracking?.error && r.tracking.mode !== 'disabled') {
+        lines.push(wandbBehindLine(r.runId, { mode: r.tracking.mode, text: r.tracking.error }, io, syncCommand(experiment, r.runId, opts.store)));
+      }
       return lines.join('\n');
     });
     if (result.outcome === 'failed' || result.state === 'failed') ctx.setExitCode(result.reason === 'interrupted' ? ExitCode.interrupted : ExitCode.failed);
@@ -226,6 +232,12 @@ export function formatProgress(s: ProgressSnapshot): string {
   if (s.etaSeconds !== null) parts.push(`ETA ${duration(s.etaSeconds)}`);
   if (s.vramMb !== null) parts.push(`VRAM ${(s.vramMb / 1024).toFixed(1)} GB${s.vramPeakMb !== null ? ` (peak ${(s.vramPeakMb / 1024).toFixed(1)})` : ''}`);
   return parts.join('  ');
+}
+
+/** One line per run W&B lacks something of: what, why in plain words, and the command that sends it later. */
+export function wandbBehindLine(runId: string, backlog: { mode: string; text: string }, io: Io, syncCommand?: string): string {
+  const head = io.style.yellow(backlog.mode === 'offline' ? 'W&B offline' : 'W&B behind');
+  return `${head} ${runId}: ${backlog.text}${syncCommand ? `; send later: ${syncCommand}` : ''}`;
 }
 
 export function duration(seconds: number): string {

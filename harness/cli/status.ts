@@ -14,7 +14,8 @@ export function defineStatus(program: Command, ctx: CliContext): void {
       `
 States: planned → training → trained → sampling → sampled → scoring → done, or failed (with a reason:
 oom, nan_loss, crashed, interrupted, …). Runs in the store that the experiment no longer plans (older
-settings) are listed after the planned ones. The W&B column says what \`harness sync\` would still send.`,
+settings) are listed after the planned ones. The W&B column says what \`harness sync\` would still send, and the
+last W&B error in plain words (e.g. "cannot reach api.wandb.ai: DNS lookup failed").`,
     );
   storeOption(datasetOption(jsonOption(command))).action(async (experiment: string, opts: { json?: boolean; store?: string; dataset?: string }) => {
     const { status } = await import('../commands/status.ts');
@@ -25,7 +26,8 @@ settings) are listed after the planned ones. The W&B column says what \`harness 
         run.id + (run.planned ? '' : io.style.dim(' (not planned)')),
         paint(run.state) + (run.reason ? ` (${run.reason})` : ''),
         run.lock ? `${run.lock.stale ? 'stale lock' : 'locked'} by pid ${run.lock.pid}@${run.lock.host}` : '',
-        run.sync.label === 'pending' ? `pending (${run.sync.pendingRows} rows, ${run.sync.pendingFiles} files)` : run.sync.label,
+        (run.sync.label === 'pending' ? `pending (${run.sync.pendingRows} rows, ${run.sync.pendingFiles} files)` : run.sync.label) +
+          (run.sync.lastError ? `: ${io.style.red(run.sync.lastError)}` : ''),
         run.updatedAt ?? '',
       ]);
       const counts = Object.entries(r.counts).map(([s, n]) => `${n} ${s}`).join(', ');

@@ -7,7 +7,7 @@ import type { SweepReporter, SweepResult } from '../sweep/sweep.ts';
 import type { ProgressSnapshot } from '../train/progress.ts';
 import { datasetOption, jsonOption, storeOption } from './common.ts';
 import { emit, type Io } from './io.ts';
-import { duration, progressReporter } from './run.ts';
+import { duration, progressReporter, wandbBehindLine } from './run.ts';
 import { table } from './table.ts';
 
 /** The parsed command line: sweep's own flags plus the ones `harness run` shares (PipelineFlags). */
@@ -93,6 +93,8 @@ Examples:
     const onTerm = () => onSignal('SIGTERM');
     process.on('SIGINT', onInt);
     process.on('SIGTERM', onTerm);
+    const { onTrackingNotice } = await import('../tracking/notices.ts');
+    const stopNotices = onTrackingNotice((line) => view.reporter.line(line));
     let result: SweepResult;
     try {
       result = await sweep({
@@ -125,11 +127,13 @@ Examples:
         }),
       });
     } finally {
+      stopNotices();
       view.finish();
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
     }
-    emit(ctx.io, opts.json, result, renderSweep);
+    const { syncCommand } = await import('../tracking/backlog.ts');
+    emit(ctx.io, opts.json, result, (r, io) => renderSweep(r, io, (runId) => syncCommand(experiment, runId, opts.store)));
     if (result.interrupted) ctx.setExitCode(ExitCode.interrupted);
     else if (result.runs.some((r) => r.outcome === 'failed') || result.check?.verdict === 'regression') ctx.setExitCode(ExitCode.failed);
   });
@@ -181,7 +185,7 @@ function sweepView(io: Io): { reporter: SweepReporter; finish(): void } {
   };
 }
 
-export function renderSweep(r: SweepResult, io: Io): string {
+export function renderSweep(r: SweepResult, io: Io, syncCommand?: (runId: string) => string): string {
   const paint = (outcome: string) => (outcome === 'done' ? io.style.green(outcome) : outcome === 'failed' || outcome === 'interrupted' ? io.style.red(outcome) : outcome);
   const rows = r.runs.map((run) => [
     run.id,
@@ -206,5 +210,6 @@ export function renderSweep(r: SweepResult, io: Io): string {
   if (r.interrupted) lines.push('interrupted: run the same command again to resume');
   if (r.report) lines.push(`report: ${r.report.path}`);
   if (r.check) lines.push(`regression check: ${r.check.verdict} (${r.check.tier} tier) · ${r.check.report}`);
+  for (const run of r.runs) if (run.wandb) lines.push(wandbBehindLine(run.id, run.wandb, io, syncCommand?.(run.id)));
   return lines.join('\n');
 }

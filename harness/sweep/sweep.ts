@@ -15,6 +15,7 @@ import type { SampleProgress } from '../samples/render.ts';
 import { experimentDir, runLayout } from '../store/layout.ts';
 import { readLock, tryLock, type LockInfo, type RunLock } from '../store/lock.ts';
 import { readStatus, type FailureReason } from '../store/status.ts';
+import { mirrorBacklog, type MirrorBacklog } from '../tracking/backlog.ts';
 import type { RunMirror } from '../tracking/mirror.ts';
 import type { TrainReporter } from '../train/progress.ts';
 import { didYouMean } from '../util/suggest.ts';
@@ -66,6 +67,8 @@ export interface SweepRunRow {
   identity: number | null;
   worker: number | null;
   heldBy?: { pid: number; host: string };
+  /** what W&B still lacks of the run, and why (absent when it has everything or tracking is off) */
+  wandb?: MirrorBacklog;
 }
 
 export interface SweepResult {
@@ -113,6 +116,7 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
     await session.close();
   }
   await state.settleDeferred();
+  await state.checkMirrors();
   const report = options.report === false || state.interrupted ? null : await state.buildReport();
   const check = options.check && !state.interrupted ? await state.runCheck() : null;
   return state.result(report, check);
@@ -296,6 +300,16 @@ class SweepState {
       else this.record(run, { outcome: 'elsewhere', message: `in the hands of pid ${holder.pid} on ${holder.host} (${status?.state ?? 'planned'})`, heldBy: { pid: holder.pid, host: holder.host } });
     }
     for (const run of this.runs) if (!this.rows.has(run.id)) this.record(run, { outcome: 'not_started', message: this.interrupted ? 'not started: interrupted' : 'not started: --fail-fast' });
+  }
+
+  /** Every run this sweep saw in the store: whether W&B has all of it (nothing fails silently). */
+  async checkMirrors(): Promise<void> {
+    for (const row of this.rows.values()) {
+      if (row.outcome === 'elsewhere' || row.outcome === 'not_started') continue;
+      const runDir = runLayout(this.context.storeRoot, this.context.experiment.name, row.id).dir;
+      const backlog = await mirrorBacklog(runDir, this.context.experiment.config.tracking, this.options.env);
+      if (backlog) row.wandb = backlog;
+    }
   }
 
   async buildReport(): Promise<{ path: string; warnings: string[] }> {

@@ -6,7 +6,8 @@ import type { RunSpec } from '../plan/planner.ts';
 import type { SampleSetManifest } from '../samples/types.ts';
 import type { ScoreReport } from '../scoring/types.ts';
 import { parseJsonLines, readJson, readJsonLines } from '../store/atomic.ts';
-import { runLayout, sampleSetFiles, trackingFiles } from '../store/layout.ts';
+import { controlLayout, runLayout, sampleSetFiles, trackingFiles } from '../store/layout.ts';
+import { hashObject } from '../util/hash.ts';
 import { readStatus, type RunStatus } from '../store/status.ts';
 import type { LedgerLine, RunEvent, TrackingConfig, TrackingSink } from './types.ts';
 
@@ -52,19 +53,76 @@ export async function listSampleSets(runDir: string): Promise<{ manifest: Sample
   return sets.sort((a, b) => String(a.manifest.createdAt).localeCompare(String(b.manifest.createdAt)) || a.manifest.setId.localeCompare(b.manifest.setId));
 }
 
-/** Score reports of the run, oldest file first. */
-export async function listScoreReports(runDir: string): Promise<{ setId: string; report: ScoreReport; at: number }[]> {
+/** Score reports of the run (unordered: the caller orders them by their sets). */
+export async function listScoreReports(runDir: string): Promise<{ setId: string; report: ScoreReport }[]> {
   const layout = layoutOf(runDir);
-  const reports: { setId: string; report: ScoreReport; at: number }[] = [];
+  const reports: { setId: string; report: ScoreReport }[] = [];
   for (const name of await listDir(layout.scoresDir)) {
     if (!name.endsWith('.json')) continue;
     const setId = name.slice(0, -'.json'.length);
-    const file = layout.scores(setId);
-    const report = await readJson<ScoreReport>(file).catch(() => undefined);
-    if (!report?.summary) continue;
-    reports.push({ setId, report, at: (await stat(file)).mtimeMs / 1000 });
+    const report = await readJson<ScoreReport>(layout.scores(setId)).catch(() => undefined);
+    if (report?.summary) reports.push({ setId, report });
   }
-  return reports.sort((a, b) => a.at - b.at || a.setId.localeCompare(b.setId));
+  return reports;
+}
+
+/**
+ * The base model's control sets that belong to this run: shared by the experiment's runs, they are the
+ * ones rendered with the same sampling spec as one of the run's own sets. With their score reports.
+ */
+export async function listControlSets(
+  runDir: string,
+  ownSets: SampleSetManifest[],
+): Promise<{ manifest: SampleSetManifest; dir: string; report: ScoreReport | undefined }[]> {
+  if (ownSets.length === 0) return [];
+  const dir = path.resolve(runDir);
+  const control = controlLayout(path.dirname(path.dirname(dir)), path.basename(path.dirname(dir)));
+  const specs = new Set(ownSets.map((set) => hashObject(set.spec)));
+  const sets: { manifest: SampleSetManifest; dir: string; report: ScoreReport | undefined }[] = [];
+  for (const setId of await listDir(path.join(control.dir, 'samples'))) {
+    const setDir = control.sampleSet(setId);
+    const manifest = await readJson<SampleSetManifest>(sampleSetFiles(setDir).manifest).catch(() => undefined);
+    if (!manifest || !Array.isArray(manifest.images) || manifest.weights?.kind !== 'control' || !specs.has(hashObject(manifest.spec))) continue;
+    const report = await readJson<ScoreReport>(control.scores(setId)).catch(() => undefined);
+    sets.push({ manifest, dir: setDir, report: report?.summary ? report : undefined });
+  }
+  return sets.sort((a, b) => String(a.manifest.createdAt).localeCompare(String(b.manifest.createdAt)) || a.manifest.setId.localeCompare(b.manifest.setId));
+}
+
+/**
+ * When a set's scores were done, as the store recorded it: the first time the run reached `done` after
+ * the set was made, else the run's last recorded state change after it, else the set's own time.
+ */
+export function scoredAt(status: RunStatus | undefined, createdAt: number | null): number | null {
+  const after = (status?.history ?? [])
+    .map((entry) => ({ state: entry.state, t: Date.parse(entry.at) / 1000 }))
+    .filter((entry) => Number.isFinite(entry.t) && (createdAt === null || entry.t >= createdAt));
+  return after.find((entry) => entry.state === 'done')?.t ?? after.at(-1)?.t ?? createdAt;
+}
+
+/** When the run last finished a stage (done, failed, trained, sampled), from status.json; null while a stage runs. */
+export function runEndSeconds(status: RunStatus | undefined): number | null {
+  if (!status || !['done', 'failed', 'trained', 'sampled'].includes(status.state)) return null;
+  const t = Date.parse(status.updatedAt) / 1000;
+  return Number.isFinite(t) ? t : null;
+}
+
+export async function readCommand(runDir: string): Promise<Record<string, unknown> | undefined> {
+  return readJson<Record<string, unknown>>(layoutOf(runDir).command).catch(() => undefined);
+}
+
+/** train.log as people read it: a progress bar's carriage-return updates reduced to what a terminal shows last. */
+export async function readTrainLog(runDir: string): Promise<string | null> {
+  let text: string;
+  try {
+    text = await readFile(layoutOf(runDir).trainLog, 'utf8');
+  } catch {
+    return null;
+  }
+  return text
+    .split('\n')
+    .map((line) => line.split('\r').filter((part) => part.trim() !== '').at(-1) ?? '')
+    .join('\n');
 }
 
 /** Byte sizes of a set's images that exist on disk. */

@@ -5,14 +5,16 @@ import type { ExperimentFile } from '../config/schema.ts';
 import type { RunSpec } from '../plan/planner.ts';
 import type { SampleSetManifest } from '../samples/types.ts';
 import type { ScoreReport } from '../scoring/types.ts';
-import { configFrom, foldEvents, sampleSetLines, scoreLines, stateFromLedger, type FoldState } from './derive.ts';
+import { configFrom, foldEvents, sampleSetLines, scoreLines, stateFromLedger, weightsStepOf, type FoldState } from './derive.ts';
+import { backlogFrom } from './backlog.ts';
 import { identityFor } from './identity.ts';
 import { imageSizes, Ledger, LocalSink, readEnvInfo } from './local.ts';
 import { resolveTarget, type TrackingMode } from './mode.ts';
+import { trackingNotice } from './notices.ts';
 import { pendingFromStore, setDirFromRun } from './replay.ts';
 import { attachState, readWandbState, syncState, writeWandbState, type RunSyncState, type WandbSyncState } from './state.ts';
 import type { LedgerLine, RunEvent } from './types.ts';
-import { WandbClient } from './wandb/client.ts';
+import { runUrl, WandbClient } from './wandb/client.ts';
 import { DEFAULT_POLICY, Http, policyFromEnv, REAL_CLOCK, type RetryPolicy } from './wandb/http.ts';
 import { DEFAULT_SINK_OPTIONS, WandbSink, type WandbSinkOptions } from './wandb/sink.ts';
 
@@ -21,6 +23,8 @@ export interface MirrorOptions {
   group?: string;
   policy?: Partial<RetryPolicy>;
   sink?: Partial<WandbSinkOptions>;
+  /** lines for the user (the run's address); default: the tracking notice listeners */
+  notify?: (line: string) => void;
 }
 
 export interface MirrorInput {
@@ -36,7 +40,7 @@ export interface MirrorOutcome {
   why: string;
   /** null when disabled */
   sync: RunSyncState | null;
-  /** the last W&B failure, if delivery is incomplete */
+  /** what W&B lacks and why, in plain words ("23 rows and 4 files not sent: cannot reach …"); null when it has everything */
   error: string | null;
 }
 
@@ -77,6 +81,7 @@ class LiveMirror implements RunMirror {
   private state!: WandbSyncState;
   private fold: FoldState = stateFromLedger([]);
   private localError: string | null = null;
+  private readonly manifests = new Map<string, SampleSetManifest>();
 
   constructor(
     private readonly input: MirrorInput,
@@ -95,6 +100,7 @@ class LiveMirror implements RunMirror {
   }
 
   onSampleSet(manifest: SampleSetManifest, setDir: string): void {
+    this.manifests.set(manifest.setId, manifest);
     this.enqueue(async () => {
       const sizes = await imageSizes(setDir, manifest);
       const result = sampleSetLines(this.fold, manifest, setDirFromRun(this.input.runDir, setDir), sizes, undefined, this.ledger.srcs);
@@ -106,8 +112,9 @@ class LiveMirror implements RunMirror {
   onScores(report: ScoreReport, setId: string): void {
     this.enqueue(async () => {
       if (this.ledger.srcs.has(`c:${setId}`)) return;
-      const step = this.ledger.lines.find((line) => line.src.startsWith(`s:${setId}:`))?.row['samples/weights_step'];
-      const result = scoreLines(this.fold, setId, report, typeof step === 'number' ? step : null, Date.now() / 1000);
+      const manifest = this.manifests.get(setId);
+      const weights = manifest?.weights.kind === 'control' ? { kind: 'control' as const } : { kind: 'run' as const, step: manifest ? weightsStepOf(manifest, this.fold) : null };
+      const result = scoreLines(this.fold, setId, report, weights, Date.now() / 1000);
       this.fold = result.state;
       await this.log(result.lines);
     });
@@ -128,7 +135,15 @@ class LiveMirror implements RunMirror {
     if (this.wandb) await this.guard(() => this.wandb!.finish(exitCode));
     await this.saving;
     const sync = await syncState(this.input.runDir).catch(() => null);
-    return { mode: this.mode, why: this.why, sync, error: this.state?.lastError?.message ?? this.localError };
+    return { mode: this.mode, why: this.why, sync, error: this.behind(sync) };
+  }
+
+  /** W&B lacks something: what, and why (the last failure, offline and why, or the finish time running out). */
+  private behind(sync: RunSyncState | null): string | null {
+    if (this.localError) return this.localError;
+    if (!sync) return this.state?.lastError?.message ?? null;
+    const lastError = sync.lastError ?? (this.mode === 'online' ? 'the time to finish ran out' : null);
+    return backlogFrom({ ...sync, lastError }, this.mode, this.why)?.text ?? null;
   }
 
   private async start(): Promise<void> {
@@ -146,11 +161,16 @@ class LiveMirror implements RunMirror {
     if (this.mode !== 'online' || !target.credentials) return;
     const http = new Http({ ...DEFAULT_POLICY, ...policyFromEnv(env), ...this.input.options?.policy }, this.input.options?.sink?.clock ?? REAL_CLOCK);
     const client = new WandbClient(target.baseUrl, target.credentials, http);
+    const notify = this.input.options?.notify ?? trackingNotice;
+    // A new live session upserts the run again, as the official client does when it resumes one.
+    this.state.upserted = null;
     this.wandb = new WandbSink(runDir, this.ledger, client, this.state, () => this.save(), configFrom(spec, envInfo), {
       ...DEFAULT_SINK_OPTIONS,
+      ...sinkOptionsFromEnv(env),
+      onCreated: (run) => notify(`${spec.id}: W&B run ${runUrl(target.baseUrl, run)}`),
       ...this.input.options?.sink,
     });
-    await this.wandb.log(this.ledger.lines);
+    this.wandb.start();
   }
 
   private async log(lines: LedgerLine[]): Promise<void> {
@@ -179,4 +199,22 @@ class LiveMirror implements RunMirror {
       this.localError = (error as Error).message;
     }
   }
+}
+
+/**
+ * Sink tuning through the environment, like the retry policy's (HARNESS_WANDB_HEARTBEAT_MS: the silence
+ * after which a heartbeat goes; HARNESS_WANDB_FINISH_MS: the most time finish() spends delivering), for
+ * slow links and for tests that must not wait out production times. Unset or invalid: the defaults.
+ */
+export function sinkOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<WandbSinkOptions> {
+  const read = (name: string): number | undefined => {
+    const value = Number(env[name]);
+    return env[name] !== undefined && env[name] !== '' && Number.isFinite(value) && value > 0 ? value : undefined;
+  };
+  const heartbeat = read('HARNESS_WANDB_HEARTBEAT_MS');
+  const finish = read('HARNESS_WANDB_FINISH_MS');
+  return {
+    ...(heartbeat === undefined ? {} : { heartbeatIntervalMs: heartbeat }),
+    ...(finish === undefined ? {} : { finishTimeoutMs: finish, degradedFinishTimeoutMs: Math.min(finish, DEFAULT_SINK_OPTIONS.degradedFinishTimeoutMs) }),
+  };
 }

@@ -4,13 +4,13 @@ import { readJson, writeJsonAtomic } from '../store/atomic.ts';
 import { trackingFiles } from '../store/layout.ts';
 import { hashObject } from '../util/hash.ts';
 import { summaryFrom } from './derive.ts';
-import { Ledger } from './local.ts';
+import { Ledger, readRunStatus, runEndSeconds } from './local.ts';
 import type { TrackingMode } from './mode.ts';
 import { pendingFromStore } from './replay.ts';
 import type { LedgerLine, TrackedRunIdentity } from './types.ts';
 
-export function summaryHash(lines: LedgerLine[]): string {
-  return hashObject(summaryFrom(lines));
+export function summaryHash(lines: LedgerLine[], endT: number | null): string {
+  return hashObject(summaryFrom(lines, endT));
 }
 
 export interface WandbSyncState {
@@ -30,6 +30,10 @@ export interface WandbSyncState {
   summaryAcked: string | null;
   /** media paths uploaded */
   uploaded: string[];
+  /** run files uploaded (wandb-metadata.json, requirements.txt, config.yaml, output.log, wandb-summary.json): name → sha256 */
+  runFiles?: Record<string, string>;
+  /** files uploaded but not yet named in a file_stream `uploaded` list the server acknowledged */
+  unannounced?: string[];
   /** the run's exit status, recorded locally when it finished */
   finished: { exitCode: number; at: string } | null;
   /** `complete` acknowledged by the server */
@@ -62,6 +66,8 @@ export function attachState(existing: WandbSyncState | undefined, run: TrackedRu
     historyAcked: 0,
     summaryAcked: null,
     uploaded: [],
+    runFiles: {},
+    unannounced: [],
     finished: existing?.finished ?? null,
     completed: null,
     lastError: null,
@@ -103,7 +109,7 @@ export async function syncState(runDir: string): Promise<RunSyncState> {
   const filesUploaded = [...files].filter((f) => uploaded.has(f)).length;
   const pending = all.length - acked + (files.size - filesUploaded);
   const completedOk = !state?.finished || state.completed?.exitCode === state.finished.exitCode;
-  const summarySynced = all.length === 0 || state?.summaryAcked === summaryHash(all);
+  const summarySynced = all.length === 0 || state?.summaryAcked === summaryHash(all, runEndSeconds(await readRunStatus(runDir)));
   return {
     schemaVersion: 1,
     tracked: state !== undefined,

@@ -28,11 +28,18 @@ export interface RunSyncResult extends ShipResult {
 
 const EMPTY: ShipResult = { historySent: 0, filesUploaded: 0, summarySent: false, completed: false };
 
-/** The exit status a finished run had, from what the mirror recorded or else from status.json. */
+/**
+ * The exit status to report for a run no process holds (the caller skips locked runs): done → 0,
+ * failed → its code; a run left trained or sampled (`run --until`, an interrupted scoring) ended its last
+ * stage well → 0; a run left mid-stage belongs to a process that died → 1. A later `harness run`
+ * resumes it, and W&B with it.
+ */
 async function exitCodeOf(runDir: string): Promise<number | null> {
   const status = await readRunStatus(runDir);
-  if (status?.state === 'done') return 0;
-  if (status?.state === 'failed') return typeof status.exitCode === 'number' && status.exitCode !== 0 ? status.exitCode : 1;
+  if (!status) return null;
+  if (status.state === 'failed') return typeof status.exitCode === 'number' && status.exitCode !== 0 ? status.exitCode : 1;
+  if (status.state === 'done' || status.state === 'trained' || status.state === 'sampled') return 0;
+  if (status.state === 'training' || status.state === 'sampling' || status.state === 'scoring') return 1;
   return null;
 }
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Http, retryAfterMs, WandbHttpError, type Clock } from '../../harness/tracking/wandb/http.ts';
+import { Http, REAL_CLOCK, retryAfterMs, WandbHttpError, type Clock } from '../../harness/tracking/wandb/http.ts';
 import { WandbClient } from '../../harness/tracking/wandb/client.ts';
 import { Credentials } from '../../harness/tracking/mode.ts';
 import type { FakeWandb } from '../fixtures/wandb-server/server.ts';
@@ -23,10 +23,11 @@ function recordingClock(): Clock & { waits: number[] } {
       waits.push(ms);
       offset += ms;
     },
+    setTimer: REAL_CLOCK.setTimer,
   };
 }
 
-const policy = { baseDelayMs: 1_000, maxDelayMs: 8_000, attemptTimeoutMs: 2_000, minGapMs: 0 };
+const policy = { baseDelayMs: 1_000, maxDelayMs: 8_000, attemptTimeoutMs: 2_000 };
 const ref = { entity: 'fake-entity', project: 'p', name: 'r1' };
 
 async function clientWithRun(clock: Clock) {
@@ -45,7 +46,7 @@ describe('W&B HTTP: retries', () => {
     const attempts = server!.requests.filter((r) => r.path.endsWith('/file_stream'));
     expect(attempts.map((r) => r.status)).toEqual([500, 500, 500, 200]);
     expect(attempts.every((r) => r.body === attempts[0]!.body)).toBe(true);
-    expect(clock.waits).toEqual([750, 1_500, 3_000]); // half fixed + half random (0.5) of 1 s, 2 s, 4 s
+    expect(clock.waits).toEqual([1_000, 2_000, 4_000]); // doubling, ±25 % at random (0.5: none)
     expect(server!.run('r1')!.history).toEqual(['{"_step":1}']);
   });
 
@@ -89,18 +90,46 @@ describe('W&B HTTP: retries', () => {
     const clock = recordingClock();
     const client = await clientWithRun(clock);
     const error = (await client.createRunFiles({ ...ref, name: 'nope' }, ['a.png'], { deadline: clock.now() + 1_000 }).catch((e: unknown) => e)) as WandbHttpError;
-    expect(error.message).toMatch(/CreateRunFiles: run .*nope not found/);
+    expect(error.message).toMatch(/^127\.0\.0\.1:\d+ refused asking for upload URLs: run .*nope not found$/);
     expect(error.retryable).toBe(false);
   });
 
-  it('keeps a pace between requests', async () => {
+  it('retries a 409 on UpsertBucket (the run is still being made), and only there', async () => {
     const clock = recordingClock();
-    server = await fakeWandb();
-    const http = new Http({ ...policy, minGapMs: 300 }, clock);
-    const client = new WandbClient(server.url, new Credentials(KEY), http);
-    const upsert = () => client.upsertRun({ name: 'r1', project: 'p', entity: null, groupName: 'g', displayName: 'r1', jobType: 'train', tags: [], sweep: null, config: {} }, { deadline: clock.now() + 60_000 });
-    await Promise.all([upsert(), upsert(), upsert()]);
-    expect(clock.waits.length).toBe(2);
-    expect(clock.waits.every((w) => w > 0 && w <= 600)).toBe(true);
+    const client = await clientWithRun(clock);
+    server!.inject({ match: { op: 'UpsertBucket' }, times: 1, action: { status: 409 } });
+    await client.upsertRun({ name: 'r1', project: 'p', entity: null, groupName: 'g', displayName: 'r1', jobType: 'train', tags: [], sweep: null, config: {} }, { deadline: clock.now() + 60_000 });
+    expect(server!.requests.filter((r) => r.op === 'UpsertBucket').map((r) => r.status)).toEqual([200, 409, 200]);
+    expect(clock.waits).toEqual([1_000]);
+
+    server!.inject({ match: { path: '/file_stream' }, times: 1, action: { status: 409 } });
+    const error = (await client.fileStream(ref, { complete: true }, { deadline: clock.now() + 60_000 }).catch((e: unknown) => e)) as WandbHttpError;
+    expect(error.status).toBe(409);
+    expect(error.retryable).toBe(false);
+  });
+
+  it('sends parallel requests at once: no pacing between them', async () => {
+    const clock = recordingClock();
+    const client = await clientWithRun(clock);
+    const { urls, headers } = await client.createRunFiles(ref, ['a.txt', 'b.txt', 'c.txt'], { deadline: clock.now() + 60_000 });
+    await Promise.all([...urls.values()].map((url, i) => client.upload(url, Buffer.from(`file ${i}`), headers, `f${i}`, { deadline: clock.now() + 60_000 })));
+    expect(clock.waits).toEqual([]);
+    expect(server!.run('r1')!.files.size).toBe(3);
+  });
+
+  it('says what went wrong in plain words: the host, what failed, never an operation name', async () => {
+    const clock = recordingClock();
+    const client = await clientWithRun(clock);
+    server!.inject({ match: { path: '/file_stream' }, times: 1, action: { status: 503, retryAfter: '120' } });
+    const busy = (await client.fileStream(ref, { complete: true }, { deadline: clock.now() + 60_000 }).catch((e: unknown) => e)) as Error;
+    expect(busy.message).toMatch(/^127\.0\.0\.1:\d+: server error \(HTTP 503\) while sending history/);
+    const port = new URL(server!.url).port;
+    await server!.close();
+    const down = (await client.heartbeat(ref, { deadline: clock.now() + 60_000 }).catch((e: unknown) => e)) as Error;
+    expect(down.message).toMatch(new RegExp(`^cannot reach 127\\.0\\.0\\.1:${port}: connection (refused \\(ECONNREFUSED\\)|dropped)`));
+    const nowhere = new WandbClient('http://nowhere.invalid', new Credentials(KEY), new Http(policy, clock));
+    const dns = (await nowhere.heartbeat(ref, { deadline: clock.now() + 60_000 }).catch((e: unknown) => e)) as Error;
+    expect(dns.message).toMatch(/^cannot reach nowhere\.invalid: DNS lookup failed/);
+    server = undefined;
   });
 });

@@ -9,7 +9,7 @@ import type { RunSpec } from '../../harness/plan/planner.ts';
 import type { SampleSetManifest } from '../../harness/samples/types.ts';
 import type { ScoreReport } from '../../harness/scoring/types.ts';
 import { appendJsonLine, writeJsonAtomic } from '../../harness/store/atomic.ts';
-import { runLayout, sampleFileName, sampleSetFiles } from '../../harness/store/layout.ts';
+import { controlLayout, runLayout, sampleFileName, sampleSetFiles } from '../../harness/store/layout.ts';
 import { sha256 } from '../../harness/util/hash.ts';
 
 export const EXPERIMENT = 'tok-boy';
@@ -36,6 +36,27 @@ export function spec(runId: string, variant = 'baseline'): RunSpec {
     aliases: [],
   };
 }
+
+/** env.json as harness/train/records.ts writes it, with python/envinfo.py's report under `python`. */
+export const ENV_JSON = {
+  recordedAt: new Date(T0 * 1000).toISOString(),
+  host: 'gpu-box',
+  node: 'v20.19.0',
+  harnessGitSha: '0123456789abcdef0123456789abcdef01234567',
+  launcher: 'python',
+  python: {
+    schemaVersion: 1,
+    python: { version: '3.11.7', executable: '/venv/bin/python', implementation: 'CPython' },
+    platform: 'Linux-6.8.0-x86_64-with-glibc2.36',
+    packages: { torch: '2.5.1', diffusers: '0.40.0', accelerate: '1.2.1', xformers: null },
+    torch: { version: '2.5.1', cuda: '12.4', cudnn: 90100, arch_list: ['sm_60', 'sm_70'], cuda_available: true, device_count: 1 },
+    gpus: [{ index: 0, name: 'Tesla P100-PCIE-16GB', capability: '6.0', memory_mb: 16280, driver: '550.54.15' }],
+    errors: [],
+  },
+};
+
+/** command.json as the runner writes it. */
+export const COMMAND_JSON = { attempt: 1, launcher: 'python', file: '/venv/bin/python', args: ['python/train.py', 'spec.json'], cwd: '/work/harness', env: {} };
 
 export function metricEvent(step: number, t = T0 + step * 1.5) {
   return { v: 1, type: 'metric', step, t, loss: 0.5 / step, lr: 1e-4, vram_alloc_mb: 9000 + step, vram_reserved_mb: 11000, vram_peak_mb: 10240 + step };
@@ -64,7 +85,21 @@ export const SEEDS = [7, 42];
 
 export async function writeSampleSet(runDir: string, runId: string, setId = 'final-abc123'): Promise<{ manifest: SampleSetManifest; dir: string }> {
   const layout = runLayout(path.dirname(path.dirname(runDir)), path.basename(path.dirname(runDir)), runId);
-  const dir = layout.sampleSet(setId);
+  return writeSet(layout.sampleSet(setId), setId, runId, { kind: 'final', path: 'output/pytorch_lora_weights.safetensors', sha256: 'cd'.repeat(32) });
+}
+
+/** The base model's control set of the experiment (shared by its runs), as the sampler leaves it. */
+export async function writeControlSet(storeRoot: string, setId = 'control-ef4567', spec: Partial<SampleSetManifest['spec']> = {}): Promise<{ manifest: SampleSetManifest; dir: string }> {
+  return writeSet(controlLayout(storeRoot, EXPERIMENT).sampleSet(setId), setId, null, { kind: 'control' }, spec);
+}
+
+async function writeSet(
+  dir: string,
+  setId: string,
+  runId: string | null,
+  weights: SampleSetManifest['weights'],
+  specOverrides: Partial<SampleSetManifest['spec']> = {},
+): Promise<{ manifest: SampleSetManifest; dir: string }> {
   await mkdir(dir, { recursive: true });
   const images: SampleSetManifest['images'] = [];
   let shade = 10;
@@ -81,8 +116,8 @@ export async function writeSampleSet(runDir: string, runId: string, setId = 'fin
     setId,
     runId,
     experiment: EXPERIMENT,
-    weights: { kind: 'final', path: 'output/pytorch_lora_weights.safetensors', sha256: 'cd'.repeat(32) },
-    spec: { prompts: PROMPTS, seeds: SEEDS, steps: 30, guidance_scale: 5, scheduler: 'euler', width: 16, height: 16, lora_scale: 1, negative_prompt: '' },
+    weights,
+    spec: { prompts: PROMPTS, seeds: SEEDS, steps: 30, guidance_scale: 5, scheduler: 'euler', width: 16, height: 16, lora_scale: 1, negative_prompt: '', ...specOverrides },
     model: { id: 'stabilityai/stable-diffusion-xl-base-1.0', commit: null },
     vae: { id: 'madebyollin/sdxl-vae-fp16-fix', commit: null },
     images,
@@ -110,7 +145,7 @@ export interface RunFolderOptions {
   steps?: number;
   samples?: boolean;
   scores?: boolean;
-  state?: 'done' | 'failed' | 'training';
+  state?: 'done' | 'failed' | 'training' | 'trained' | 'sampled';
 }
 
 /** A whole run as a finished sweep leaves it. */
@@ -118,7 +153,8 @@ export async function makeRunFolder(storeRoot: string, options: RunFolderOptions
   const layout = runLayout(storeRoot, EXPERIMENT, options.runId);
   await mkdir(layout.dir, { recursive: true });
   await writeJsonAtomic(layout.spec, spec(options.runId, options.variant));
-  await writeJsonAtomic(layout.env, { gpu: { name: 'Tesla P100-PCIE-16GB', memory_mb: 16280 }, versions: { torch: '2.5.1', diffusers: '0.40.0' } });
+  await writeJsonAtomic(layout.env, ENV_JSON);
+  await writeJsonAtomic(layout.command, COMMAND_JSON);
   const steps = options.steps ?? 20;
   await writeEvents(layout.dir, [{ v: 1, type: 'start', t: T0 }, ...Array.from({ length: steps }, (_, i) => metricEvent(i + 1)), { v: 1, type: 'weights_saved', t: T0 + 60 }]);
   if (options.samples !== false) {

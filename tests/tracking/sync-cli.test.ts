@@ -35,7 +35,7 @@ describe('harness sync', () => {
     expect(first.stderr).toBe('');
     expect(first.exitCode).toBe(0);
     const result = JSON.parse(first.stdout);
-    expect(result).toMatchObject({ schemaVersion: 1, experiment: 'tok-boy', project: 'tok-boy-test', totals: { runs: 2, historySent: 20 + 2 + 1 + 7, filesUploaded: 4, completed: 2, failed: 0 } });
+    expect(result).toMatchObject({ schemaVersion: 1, experiment: 'tok-boy', project: 'tok-boy-test', totals: { runs: 2, historySent: 20 + 2 + 1 + 7, filesUploaded: 4 + 4 + 4, completed: 2, failed: 0 } });
 
     const baseline = server.run('baseline-1a2b3c4d')!;
     expect(baseline.history).toEqual(await ledgerRows(done));
@@ -55,6 +55,21 @@ describe('harness sync', () => {
     for (const out of [first.stdout, second.stdout]) expect(out).not.toContain(KEY);
   });
 
+  it('completes runs no process finished: left trained or sampled as ended well (0), left mid-stage as crashed (1)', async () => {
+    server = await fakeWandb();
+    const dir = await tempDir();
+    const store = path.join(dir, 'store');
+    const experiment = await experimentFile(dir);
+    await makeRunFolder(store, { runId: 'baseline-1a2b3c4d', samples: true, scores: false, state: 'sampled' });
+    await makeRunFolder(store, { runId: 'lr-low-99aa88bb', variant: 'lr-low', steps: 5, samples: false, state: 'trained' });
+    await makeRunFolder(store, { runId: 'rank-8-77cc66dd', variant: 'rank-8', steps: 2, samples: false, state: 'training' });
+    const run = await harness(['sync', experiment, '--store', store, '--json'], { cwd: dir, env: { WANDB_API_KEY: KEY, WANDB_BASE_URL: server.url, ...FAST_ENV } });
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(server.run('baseline-1a2b3c4d')).toMatchObject({ complete: true, exitcode: 0 });
+    expect(server.run('lr-low-99aa88bb')).toMatchObject({ complete: true, exitcode: 0 });
+    expect(server.run('rank-8-77cc66dd')).toMatchObject({ complete: true, exitcode: 1 });
+  });
+
   it('takes the key from ~/.netrc for the API host', async () => {
     server = await fakeWandb();
     const { dir, store, experiment } = await setUp();
@@ -62,7 +77,7 @@ describe('harness sync', () => {
     const run = await harness(['sync', experiment, '--store', store, '--run', 'baseline-1a2b3c4d'], { cwd: dir, env: { HOME: dir, WANDB_API_KEY: undefined, WANDB_BASE_URL: server.url, ...FAST_ENV } });
     expect(run.stderr).toBe('');
     expect(run.exitCode).toBe(0);
-    expect(run.stdout).toMatch(/baseline-1a2b3c4d\s+synced\s+23\s+4\s+yes/);
+    expect(run.stdout).toMatch(/baseline-1a2b3c4d\s+synced\s+23\s+8\s+yes/); // 4 images, 4 run files
     expect(server.run('lr-low-99aa88bb')).toBeUndefined();
     expectNoKeyInRequests(server.requests);
   });
@@ -76,7 +91,7 @@ describe('harness sync', () => {
     expect(failing.exitCode).toBe(3);
     const result = JSON.parse(failing.stdout);
     expect(result.totals.failed).toBe(2);
-    expect(result.runs[0].error).toMatch(/file_stream: HTTP 503/);
+    expect(result.runs[0].error).toMatch(/^127\.0\.0\.1:\d+: server error \(HTTP 503\) while sending history/);
     const state = (await readJson<WandbSyncState>(trackingFiles(done).wandb))!;
     expect(state).toMatchObject({ historyAcked: 0, completed: null });
 

@@ -1,8 +1,9 @@
 // W&B's HTTP protocol, the part the harness needs: UpsertBucket (create/resume a run), CreateRunFiles
-// + PUT (files), file_stream (history, summary, complete). The one module that knows the wire format.
+// + PUT (files), file_stream (history, summary, uploaded files, heartbeats, complete). The one module
+// that knows the wire format.
 import type { Credentials } from '../mode.ts';
 import { CREATE_RUN_FILES, UPSERT_BUCKET } from './queries.ts';
-import { Http, WandbHttpError, type SendOptions } from './http.ts';
+import { hostOf, Http, WandbHttpError, type SendOptions } from './http.ts';
 
 const USER_AGENT = 'harness (W&B HTTP protocol)';
 
@@ -35,21 +36,51 @@ export interface FileStreamBody {
   uploaded?: string[];
 }
 
+/** Where people see a run: the web app beside the API (api.wandb.ai → wandb.ai; a self-managed server serves both). */
+export function runUrl(baseUrl: string, run: RunRef): string {
+  let app = baseUrl.replace(/\/+$/, '');
+  try {
+    const url = new URL(app);
+    if (url.hostname.startsWith('api.')) url.hostname = url.hostname.slice('api.'.length);
+    app = url.toString().replace(/\/+$/, '');
+  } catch {
+    // not a URL: leave it as given
+  }
+  return `${app}/${[run.entity, run.project].map(encodeURIComponent).join('/')}/runs/${encodeURIComponent(run.name)}`;
+}
+
+/** What each GraphQL operation does, for error messages in plain words. */
+const ACTIVITY: Record<string, string> = {
+  UpsertBucket: 'creating the run',
+  CreateRunFiles: 'asking for upload URLs',
+};
+
 export class WandbClient {
+  /** clock time of the latest file_stream request: heartbeats fill the silences after it */
+  lastFileStreamAt: number | null = null;
+
   constructor(
     readonly baseUrl: string,
     private readonly credentials: Credentials,
     readonly http: Http = new Http(),
   ) {}
 
+  /** host[:port] of the API, as error messages name it */
+  get host(): string {
+    return hostOf(this.baseUrl);
+  }
+
   private async graphql<T>(operation: string, query: string, variables: Record<string, unknown>, options: SendOptions): Promise<T> {
+    const activity = ACTIVITY[operation] ?? operation;
     const response = await this.http.send(
       {
         method: 'POST',
         url: `${this.baseUrl}/graphql`,
         headers: { authorization: this.credentials.authorization(), 'content-type': 'application/json', 'user-agent': USER_AGENT },
         body: JSON.stringify({ query, variables, operationName: operation }),
-        what: operation,
+        what: activity,
+        // the official client retries a 409 on UpsertBucket (about 2 s later): the run is still being made
+        retryConflict: operation === 'UpsertBucket',
       },
       options,
     );
@@ -57,11 +88,11 @@ export class WandbClient {
     try {
       parsed = JSON.parse(response.text) as typeof parsed;
     } catch {
-      throw new WandbHttpError(`${operation}: the answer is not JSON`, { status: response.status, retryable: false });
+      throw new WandbHttpError(`${this.host} gave an answer that is not JSON while ${activity}`, { status: response.status, retryable: false });
     }
     if (parsed.errors?.length || !parsed.data) {
       const message = parsed.errors?.map((e) => e.message).join('; ') || 'no data';
-      throw new WandbHttpError(`${operation}: ${message}`, { status: response.status, retryable: false });
+      throw new WandbHttpError(`${this.host} refused ${activity}: ${message}`, { status: response.status, retryable: false });
     }
     return parsed.data;
   }
@@ -96,7 +127,7 @@ export class WandbClient {
     );
     const bucket = data.upsertBucket?.bucket;
     const entity = bucket?.project?.entity?.name ?? input.entity;
-    if (!entity) throw new WandbHttpError('UpsertBucket: the answer names no entity', { retryable: false });
+    if (!entity) throw new WandbHttpError(`${this.host} created the run but named no entity for it`, { retryable: false });
     return { entity, project: bucket?.project?.name ?? input.project, name: bucket?.name ?? input.name };
   }
 
@@ -118,20 +149,35 @@ export class WandbClient {
   }
 
   async upload(url: string, bytes: Uint8Array, headers: Record<string, string>, what: string, options: SendOptions): Promise<void> {
-    await this.http.send({ method: 'PUT', url, headers: { 'user-agent': USER_AGENT, ...headers }, body: bytes, what: `upload ${what}` }, options);
+    await this.http.send({ method: 'PUT', url, headers: { 'user-agent': USER_AGENT, ...headers }, body: bytes, what: `uploading ${what}` }, options);
   }
 
   async fileStream(run: RunRef, body: FileStreamBody, options: SendOptions): Promise<void> {
+    await this.postStream(run, body, 'sending history', options, false);
+  }
+
+  /** `{}` to file_stream: what the official client sends every ~30 s of silence so W&B sees the run alive. */
+  async heartbeat(run: RunRef, options: SendOptions): Promise<void> {
+    await this.postStream(run, {}, 'sending a heartbeat', options, true);
+  }
+
+  private async postStream(run: RunRef, body: FileStreamBody, what: string, options: SendOptions, once: boolean): Promise<void> {
     const parts = [run.entity, run.project, run.name].map(encodeURIComponent);
-    await this.http.send(
-      {
-        method: 'POST',
-        url: `${this.baseUrl}/files/${parts.join('/')}/file_stream`,
-        headers: { authorization: this.credentials.authorization(), 'content-type': 'application/json', 'user-agent': USER_AGENT },
-        body: JSON.stringify(body),
-        what: 'file_stream',
-      },
-      options,
-    );
+    this.lastFileStreamAt = this.http.clock.now();
+    try {
+      await this.http.send(
+        {
+          method: 'POST',
+          url: `${this.baseUrl}/files/${parts.join('/')}/file_stream`,
+          headers: { authorization: this.credentials.authorization(), 'content-type': 'application/json', 'user-agent': USER_AGENT },
+          body: JSON.stringify(body),
+          what,
+          once,
+        },
+        options,
+      );
+    } finally {
+      this.lastFileStreamAt = this.http.clock.now();
+    }
   }
 }

@@ -1,23 +1,28 @@
-// One HTTP exchange with W&B, robustly: a fresh request per attempt, a per-attempt timeout, backoff
-// with jitter on 429/5xx/network errors, Retry-After honoured, a pace between requests, and an
-// overall deadline. Nothing here logs; errors never carry the Authorization header.
+// One HTTP exchange with W&B, robustly and as the official client does it: a fresh request per attempt,
+// a per-attempt timeout, backoff with jitter on 429/5xx/network errors (and on 409 where the caller says
+// so: UpsertBucket), Retry-After honoured, an overall deadline, and no pacing between requests. Nothing
+// here logs; errors say what went wrong in plain words and never carry the Authorization header.
 
 export interface RetryPolicy {
-  /** first backoff; doubles per attempt */
+  /** first backoff; doubles per attempt (the official client waits about 2 s before its first retry) */
   baseDelayMs: number;
   maxDelayMs: number;
   /** one attempt's limit (a slow answer counts as a failed attempt) */
   attemptTimeoutMs: number;
-  /** least time between the starts of two requests: "at most a few per second" */
-  minGapMs: number;
 }
 
-export const DEFAULT_POLICY: RetryPolicy = { baseDelayMs: 1_000, maxDelayMs: 30_000, attemptTimeoutMs: 30_000, minGapMs: 300 };
+export const DEFAULT_POLICY: RetryPolicy = { baseDelayMs: 2_000, maxDelayMs: 30_000, attemptTimeoutMs: 30_000 };
+
+export interface Timer {
+  cancel(): void;
+}
 
 export interface Clock {
   now(): number;
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
   random(): number;
+  /** runs `fn` once after `ms`; never keeps the process alive */
+  setTimer(fn: () => void, ms: number): Timer;
 }
 
 export const REAL_CLOCK: Clock = {
@@ -36,6 +41,11 @@ export const REAL_CLOCK: Clock = {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
     }),
+  setTimer: (fn, ms) => {
+    const timer = setTimeout(fn, Math.max(0, ms));
+    timer.unref?.();
+    return { cancel: () => clearTimeout(timer) };
+  },
 };
 
 export class WandbHttpError extends Error {
@@ -56,8 +66,12 @@ export interface HttpRequest {
   url: string;
   headers: Record<string, string>;
   body?: string | Uint8Array;
-  /** short name for error messages, e.g. "file_stream" */
+  /** what the request does, in words, for error messages: "creating the run", "sending history" */
   what: string;
+  /** retry a 409 too (UpsertBucket: the server is still creating the run) */
+  retryConflict?: boolean;
+  /** one attempt only (heartbeats: the next one comes soon anyway) */
+  once?: boolean;
 }
 
 export interface HttpResponse {
@@ -81,7 +95,6 @@ export function retryAfterMs(value: string | null, now: number): number | null {
 }
 
 export class Http {
-  private nextStart = 0;
   /** whether the latest attempt failed: a server that is down right now gets a short goodbye */
   lastAttemptFailed = false;
 
@@ -90,26 +103,18 @@ export class Http {
     readonly clock: Clock = REAL_CLOCK,
   ) {}
 
-  /** Equal jitter: half the exponential delay fixed, half random, so retries never bunch up or hammer. */
+  /** The doubling delay, ±25 % at random, so retries of parallel uploads never bunch up. */
   backoff(attempt: number): number {
-    const cap = Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** attempt);
-    return cap / 2 + this.clock.random() * (cap / 2);
-  }
-
-  private async pace(signal?: AbortSignal): Promise<void> {
-    const now = this.clock.now();
-    const start = Math.max(now, this.nextStart);
-    this.nextStart = start + this.policy.minGapMs;
-    if (start > now) await this.clock.sleep(start - now, signal);
+    const delay = Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** attempt);
+    return delay * (0.75 + 0.5 * this.clock.random());
   }
 
   async send(request: HttpRequest, options: SendOptions): Promise<HttpResponse> {
     let lastError: WandbHttpError | undefined;
     for (let attempt = 0; ; attempt++) {
       if (options.signal?.aborted) throw lastError ?? new WandbHttpError(`${request.what}: cancelled`, { retryable: true });
-      await this.pace(options.signal);
       const remaining = options.deadline - this.clock.now();
-      if (remaining <= 0) throw lastError ?? new WandbHttpError(`${request.what}: out of time`, { retryable: true });
+      if (remaining <= 0) throw lastError ?? new WandbHttpError(`ran out of time before ${request.what}`, { retryable: true });
       let waitMs: number | null = null;
       const cutByDeadline = remaining < this.policy.attemptTimeoutMs;
       try {
@@ -119,7 +124,7 @@ export class Http {
         // An attempt cut short by the overall deadline says less than the server's last real answer.
         if (error.timedOut && cutByDeadline && lastError) throw lastError;
         lastError = error.error;
-        if (!error.error.retryable || options.signal?.aborted) throw error.error;
+        if (!error.error.retryable || request.once || options.signal?.aborted) throw error.error;
         waitMs = error.retryAfterMs;
       }
       const delay = waitMs ?? this.backoff(attempt);
@@ -136,6 +141,7 @@ export class Http {
   private async attempt(request: HttpRequest, timeoutMs: number, signal?: AbortSignal): Promise<HttpResponse> {
     const timeout = AbortSignal.timeout(Math.max(1, timeoutMs));
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    const host = hostOf(request.url);
     let response: Response;
     let text: string;
     try {
@@ -148,15 +154,22 @@ export class Http {
       text = await response.text();
     } catch (cause) {
       this.lastAttemptFailed = !signal?.aborted;
-      const why = timeout.aborted ? `no answer within ${Math.round(timeoutMs)} ms` : signal?.aborted ? 'cancelled' : networkReason(cause);
-      throw new AttemptFailed(new WandbHttpError(`${request.what}: ${why}`, { retryable: true, cause }), null, timeout.aborted);
+      const message = timeout.aborted
+        ? `no answer from ${host} within ${seconds(timeoutMs)} while ${request.what}`
+        : signal?.aborted
+          ? `${request.what}: cancelled`
+          : `cannot reach ${host}: ${networkReason(cause)}`;
+      throw new AttemptFailed(new WandbHttpError(message, { retryable: true, cause }), null, timeout.aborted);
     }
-    const retryable = response.status === 429 || response.status >= 500;
+    const retryable = response.status === 429 || response.status >= 500 || (response.status === 409 && request.retryConflict === true);
     this.lastAttemptFailed = retryable;
     if (response.status >= 200 && response.status < 300) return { status: response.status, text };
-    const excerpt = text.replace(/\s+/g, ' ').slice(0, 200);
+    const excerpt = text.replace(/\s+/g, ' ').trim().slice(0, 200);
     throw new AttemptFailed(
-      new WandbHttpError(`${request.what}: HTTP ${response.status}${excerpt ? ` ${excerpt}` : ''}`, { status: response.status, retryable }),
+      new WandbHttpError(`${host}: ${statusMeaning(response.status)} (HTTP ${response.status}) while ${request.what}${excerpt ? `: ${excerpt}` : ''}`, {
+        status: response.status,
+        retryable,
+      }),
       retryable ? retryAfterMs(response.headers.get('retry-after'), this.clock.now()) : null,
     );
   }
@@ -172,15 +185,57 @@ class AttemptFailed extends Error {
   }
 }
 
+export function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+function seconds(ms: number): string {
+  return ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms)} ms`;
+}
+
+function statusMeaning(status: number): string {
+  if (status === 400) return 'the request was rejected';
+  if (status === 401) return 'the API key was refused';
+  if (status === 403) return 'no permission for this entity or project';
+  if (status === 404) return 'not found';
+  if (status === 409) return 'conflict';
+  if (status === 429) return 'rate limited';
+  if (status >= 500) return 'server error';
+  return 'unexpected answer';
+}
+
+/** What a failed connection means, in words; the system's code stays in brackets for searching. */
 function networkReason(cause: unknown): string {
   const inner = (cause as { cause?: { code?: string; message?: string } })?.cause;
-  return inner?.code ?? inner?.message ?? (cause instanceof Error ? cause.message : String(cause));
+  const code = inner?.code ?? (cause as { code?: string })?.code;
+  const words: Record<string, string> = {
+    ENOTFOUND: 'DNS lookup failed',
+    EAI_AGAIN: 'DNS lookup failed (temporarily)',
+    ECONNREFUSED: 'connection refused',
+    ECONNRESET: 'connection dropped',
+    EPIPE: 'connection dropped',
+    UND_ERR_SOCKET: 'connection dropped',
+    ETIMEDOUT: 'connection timed out',
+    UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+    ENETUNREACH: 'network unreachable',
+    EHOSTUNREACH: 'host unreachable',
+    CERT_HAS_EXPIRED: 'TLS certificate expired',
+    UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS certificate not trusted',
+    SELF_SIGNED_CERT_IN_CHAIN: 'TLS certificate not trusted',
+  };
+  if (code && words[code]) return `${words[code]} (${code})`;
+  if (code) return code;
+  return inner?.message ?? (cause instanceof Error ? cause.message : String(cause));
 }
 
 /**
  * Tuning through the environment (HARNESS_WANDB_BACKOFF_MS, HARNESS_WANDB_MAX_BACKOFF_MS,
- * HARNESS_WANDB_ATTEMPT_TIMEOUT_MS, HARNESS_WANDB_MIN_GAP_MS), for slow links and for tests that must
- * not wait out production backoffs. Unset or invalid values keep the defaults.
+ * HARNESS_WANDB_ATTEMPT_TIMEOUT_MS), for slow links and for tests that must not wait out production
+ * backoffs. Unset or invalid values keep the defaults.
  */
 export function policyFromEnv(env: NodeJS.ProcessEnv): Partial<RetryPolicy> {
   const read = (name: string): number | undefined => {
@@ -191,10 +246,8 @@ export function policyFromEnv(env: NodeJS.ProcessEnv): Partial<RetryPolicy> {
   const base = read('HARNESS_WANDB_BACKOFF_MS');
   const max = read('HARNESS_WANDB_MAX_BACKOFF_MS');
   const attempt = read('HARNESS_WANDB_ATTEMPT_TIMEOUT_MS');
-  const gap = read('HARNESS_WANDB_MIN_GAP_MS');
   if (base !== undefined) policy.baseDelayMs = base;
   if (max !== undefined) policy.maxDelayMs = max;
   if (attempt !== undefined) policy.attemptTimeoutMs = attempt;
-  if (gap !== undefined) policy.minGapMs = gap;
   return policy;
 }
