@@ -27,8 +27,8 @@ Hand edits are kept: harness records what it wrote in <dir>/.harness-captions.js
 differs from it (or that harness did not write) is left alone unless --force. Images whose caption is
 already recorded for the same file content are not captioned again; a new --prefix is applied to them.
 
-Needs Python with the packages of python/requirements-p100.txt:
-  python3 -m pip install -r python/requirements-p100.txt
+Needs Python with the packages of python/requirements-cuda.txt:
+  python3 -m pip install -r python/requirements-cuda.txt
 
 Examples:
   harness caption data/tok-boy --dry-run

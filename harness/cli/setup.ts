@@ -19,7 +19,7 @@ export function defineSetup(program: Command, ctx: CliContext): void {
 Downloads base.diffusers.script at base.diffusers.commit from GitHub (base URL: $HARNESS_SCRIPT_BASE_URL),
 refuses it unless its sha256 equals base.diffusers.sha256, and caches it under $XDG_CACHE_HOME/harness
 (default ~/.cache/harness). Then runs python/envinfo.py and lists every missing package with the command
-that installs it (python/requirements-p100.txt: torch from the CUDA 12.6 builds, the last with P100 kernels),
+that installs it (python/requirements-cuda.txt: torch from the CUDA 12.6 builds, which carry kernels from the P100 to the H100),
 and downloads the pinned model and VAE snapshots that are not in the Hugging Face cache yet (only the files
 the pipeline needs, verified; \`--no-snapshot\` only reports them; an unpinned experiment needs
 \`harness pin\` first).

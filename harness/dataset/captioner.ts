@@ -9,7 +9,7 @@ import { runLineChild } from '../runner/lines.ts';
 import { BLIP_GENERATION } from './caption-plan.ts';
 
 export const CAPTION_PROTOCOL_VERSION = 1;
-export const REQUIREMENTS_FILE = 'python/requirements-p100.txt';
+export const REQUIREMENTS_FILE = 'python/requirements-cuda.txt';
 const DEFAULT_SCRIPT = fileURLToPath(new URL('../../python/caption.py', import.meta.url));
 
 export interface CaptionerSpec {

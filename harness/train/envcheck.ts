@@ -3,6 +3,7 @@
 import type { TrainingSettings } from '../config/schema.ts';
 import { INSTALL_COMMAND, missingPackages, type EnvProbe } from './envinfo.ts';
 import { checkEnvironment, type PreflightFinding } from './preflight.ts';
+import { defaultDevice } from '../pipeline/prepare.ts';
 
 export interface EnvCheck {
   ok: boolean;
@@ -17,8 +18,11 @@ export interface EnvCheck {
   warnings: PreflightFinding[];
 }
 
-/** `settingsList`: the resolved settings of every run that may be trained (their needs are unioned). */
-export function envCheck(probe: EnvProbe, settingsList: TrainingSettings[], diffusersRelease: string | null): EnvCheck {
+/**
+ * `settingsList`: the resolved settings of every run that may be trained (their needs are unioned).
+ * `device`: where they would train; default what the machine has (a CUDA GPU when torch sees one, else the CPU).
+ */
+export function envCheck(probe: EnvProbe, settingsList: TrainingSettings[], diffusersRelease: string | null, device?: 'cuda' | 'cpu'): EnvCheck {
   if (!probe.ok) {
     return {
       ok: false, python: probe.python, pythonVersion: null, torch: null, gpus: [], packages: {}, missing: [], installCommand: INSTALL_COMMAND,
@@ -30,7 +34,7 @@ export function envCheck(probe: EnvProbe, settingsList: TrainingSettings[], diff
   const errors = new Map<string, PreflightFinding>();
   const warnings = new Map<string, PreflightFinding>();
   for (const settings of settingsList) {
-    const report = checkEnvironment(settings, info, diffusersRelease ?? info.packages.diffusers ?? '');
+    const report = checkEnvironment(settings, info, diffusersRelease ?? info.packages.diffusers ?? '', device ?? defaultDevice(probe));
     for (const e of report.errors) if (e.check !== 'packages') errors.set(e.message, e);
     for (const w of report.warnings) warnings.set(w.message, w);
   }

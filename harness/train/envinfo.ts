@@ -6,7 +6,7 @@ import { runCapture } from '../runner/process.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const PYTHON_DIR = path.join(REPO_ROOT, 'python');
-export const REQUIREMENTS_FILE = 'python/requirements-p100.txt';
+export const REQUIREMENTS_FILE = 'python/requirements-cuda.txt';
 export const INSTALL_COMMAND = `pip install -r ${REQUIREMENTS_FILE}`;
 
 export interface GpuInfo {

@@ -89,11 +89,11 @@ export function checkEnvironment(settings: TrainingSettings, info: EnvInfo, expe
 export function checkCpuSettings(settings: TrainingSettings): PreflightReport {
   const errors: PreflightFinding[] = [];
   if (settings.use_8bit_adam === true) {
-    errors.push({ check: 'device', message: 'use_8bit_adam on the CPU: bitsandbytes\' 8-bit Adam needs a CUDA GPU', hint: 'set use_8bit_adam: false (--set use_8bit_adam=false) for a CPU run' });
+    errors.push({ check: 'device', message: 'use_8bit_adam on the CPU: bitsandbytes\' 8-bit Adam needs a CUDA GPU', hint: 'train on a GPU machine, or set use_8bit_adam: false (--set use_8bit_adam=false) for a CPU run' });
   }
   if (settings.mixed_precision === 'fp16') {
     // measured with the pinned script on torch 2.13 CPU: "mat1 and mat2 must have the same dtype, but got Float and Half"
-    errors.push({ check: 'device', message: 'mixed_precision fp16 on the CPU: the script crashes at the first step (a float32 LoRA layer meets fp16 weights)', hint: 'set mixed_precision: "no" for a CPU run' });
+    errors.push({ check: 'device', message: 'mixed_precision fp16 on the CPU: the script crashes at the first step (a float32 LoRA layer meets fp16 weights)', hint: 'train on a GPU machine, or set mixed_precision: "no" for a CPU run' });
   }
   return { errors, warnings: [] };
 }

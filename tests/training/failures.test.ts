@@ -75,7 +75,7 @@ describe('failure classification', () => {
     const json = JSON.parse(r.stdout);
     expect(json).toMatchObject({ outcome: 'failed', reason: 'preflight' });
     expect(json.message).toMatch(/Python packages missing in .*: .*diffusers/);
-    expect(json.message).toContain('pip install -r python/requirements-p100.txt');
+    expect(json.message).toContain('pip install -r python/requirements-cuda.txt');
     expect(json.message).toMatch(/bf16 on Tesla P100.*compute capability 6\.0/);
     await expect(stat(path.join(json.runDir, 'events.jsonl'))).rejects.toThrow();
   });

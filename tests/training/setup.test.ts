@@ -47,7 +47,7 @@ describe('harness setup', () => {
     expect(result.script.path.startsWith(path.join(ws.root, 'cache', 'harness'))).toBe(true);
     expect(await readFile(result.script.path)).toEqual(body);
     expect(result.environment.missing).toEqual(expect.arrayContaining(['diffusers', 'accelerate', 'transformers']));
-    expect(result.environment.installCommand).toBe('pip install -r python/requirements-p100.txt');
+    expect(result.environment.installCommand).toBe('pip install -r python/requirements-cuda.txt');
     expect(result.models.map((m: { source: string; exists: boolean }) => [m.source, m.exists])).toEqual([['unpinned', false], ['unpinned', false]]);
 
     const count = requests.length;
@@ -55,7 +55,7 @@ describe('harness setup', () => {
     expect(requests.length).toBe(count);
     expect(second.stdout).toMatch(/script .*cached/);
     expect(second.stdout).toMatch(/missing Python packages: .*diffusers/);
-    expect(second.stdout).toContain('fix: pip install -r python/requirements-p100.txt');
+    expect(second.stdout).toContain('fix: pip install -r python/requirements-cuda.txt');
 
     const run = await harness(['run', ws.experiment, '--variant', 'baseline', '--store', ws.store, '--model', ws.model, '--vae', ws.vae, '--no-preflight', '--until', 'train', '--json'], { cwd: ws.root, env });
     expect(run.exitCode, run.stderr).toBe(0);

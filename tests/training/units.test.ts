@@ -86,7 +86,7 @@ describe('preflight', () => {
     const cu128 = { ...p100, torch: { ...p100.torch!, arch_list: ['sm_70', 'sm_75', 'sm_80', 'sm_90', 'sm_100', 'sm_120'] } };
     const errors = checkEnvironment(baseline, cu128, 'v0.40.0').errors;
     expect(errors[0]!.message).toMatch(/no kernels for Tesla P100/);
-    expect(errors[0]!.hint).toMatch(/requirements-p100/);
+    expect(errors[0]!.hint).toMatch(/requirements-cuda/);
     expect(torchHasKernelsFor(['sm_60'], '6.1')).toBe(true);
     expect(torchHasKernelsFor(['sm_61'], '6.0')).toBe(false);
     expect(torchHasKernelsFor(['compute_50'], '6.0')).toBe(true);
