@@ -173,7 +173,7 @@ describe('harness caption', () => {
     const result = await run([], { FAKE_CAPTIONER_MODE: 'missing_package' });
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain('Python package missing for captioning in python3: transformers');
-    expect(result.stderr).toContain('python3 -m pip install -r python/requirements-p100.txt');
+    expect(result.stderr).toContain('python3 -m pip install -r python/requirements-cuda.txt');
   });
 
   it('says so when Python itself is missing (exit 2)', async () => {
@@ -181,7 +181,7 @@ describe('harness caption', () => {
     const result = await harness(['caption', dir, '--python', '/nonexistent/python3.11'], { env: { HARNESS_CAPTION_SCRIPT: FAKE } });
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain('Python not found: "/nonexistent/python3.11"');
-    expect(result.stderr).toContain('python/requirements-p100.txt');
+    expect(result.stderr).toContain('python/requirements-cuda.txt');
   });
 
   it('refuses a damaged metadata.jsonl unless --force (exit 2)', async () => {
