@@ -2,6 +2,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliContext } from '../cli.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import type { RunSelector } from '../pipeline/resolve.ts';
+import type { SampleProgress } from '../samples/render.ts';
 import type { ProgressSnapshot, TrainReporter } from '../train/progress.ts';
 import { datasetOption, jsonOption, storeOption } from './common.ts';
 import { emit, type Io } from './io.ts';
@@ -98,6 +99,7 @@ Examples:
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    const imageLine = sampleImageLines();
     let result;
     try {
       result = await run({
@@ -110,6 +112,8 @@ Examples:
         ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
         onSampleProgress: (progress) => {
           if (progress.type === 'set-start') reporter.phase(`sampling ${progress.setId} (${progress.weights}): ${progress.todo} of ${progress.total} images to render`);
+          const line = imageLine(progress);
+          if (line) reporter.phase(line);
           if (progress.type === 'redo') reporter.warn(`${progress.file}: ${progress.why}; rendering it again`);
         },
         ...(opts.store ? { store: opts.store } : {}),
@@ -226,6 +230,25 @@ export function formatProgress(s: ProgressSnapshot): string {
   if (s.etaSeconds !== null) parts.push(`ETA ${duration(s.etaSeconds)}`);
   if (s.vramMb !== null) parts.push(`VRAM ${(s.vramMb / 1024).toFixed(1)} GB${s.vramPeakMb !== null ? ` (peak ${(s.vramPeakMb / 1024).toFixed(1)})` : ''}`);
   return parts.join('  ');
+}
+
+/**
+ * One line per rendered image, with the set's ETA (the mean seconds per image so far × the images left): an
+ * SDXL image takes seconds to a minute, so a set of 36 is long enough to want to know where it stands.
+ */
+export function sampleImageLines(): (progress: SampleProgress) => string | null {
+  const sets = new Map<string, { label: string; seconds: number; rendered: number }>();
+  return (progress) => {
+    if (progress.type === 'set-start') sets.set(progress.setId, { label: progress.runId ?? 'control', seconds: 0, rendered: 0 });
+    if (progress.type !== 'image' || progress.skipped) return null;
+    const set = sets.get(progress.setId) ?? { label: progress.setId, seconds: 0, rendered: 0 };
+    sets.set(progress.setId, set);
+    set.rendered += 1;
+    set.seconds += progress.seconds ?? 0;
+    const line = `${set.label}: ${progress.setId} image ${progress.index}/${progress.total} ${progress.file}`;
+    if (progress.seconds === undefined) return line;
+    return `${line} (${progress.seconds.toFixed(1)} s, ETA ${duration((set.seconds / set.rendered) * (progress.total - progress.index))})`;
+  };
 }
 
 export function duration(seconds: number): string {
