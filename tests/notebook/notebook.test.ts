@@ -2,7 +2,9 @@ import { execa } from 'execa';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CELLS, notebookJson } from '../../notebooks/source.ts';
+import { CELLS, EXPERIMENT, notebookJson } from '../../notebooks/source.ts';
+import { parseExperiment } from '../../harness/config/load.ts';
+import { isPinned } from '../../harness/hub/pin-state.ts';
 import { harness, REPO } from '../helpers/cli.ts';
 
 const NOTEBOOK = path.join(REPO, 'notebooks', 'tok-boy.ipynb');
@@ -131,6 +133,13 @@ describe('the Colab/Kaggle notebook', () => {
     expect(cell('runtime').source).toContain("os.environ.get('HARNESS_NOTEBOOK_REQUIREMENTS', 'python/requirements-cuda.txt')");
     for (const { id, source } of codeCells()) expect(source, id).not.toContain('requirements-p100');
     expect(await readFile(path.join(REPO, 'python', 'requirements-cuda.txt'), 'utf8')).toMatch(/^torch==[\d.]+\+cu126$/m);
+  });
+
+  it('leaves the model pins to the experiment file: tok-boy.yaml ships them, the notebook never pins', async () => {
+    const { config } = parseExperiment(EXPERIMENT, await readFile(path.join(REPO, EXPERIMENT), 'utf8'));
+    expect(isPinned(config)).toBe(true);
+    expect([config.base.model.commit, config.base.vae.commit]).toEqual(['462165984030d82259a11f4367a4eed129e94a7b', '207b116dae70ace3637169f1ddd2434b91b3a8cd']);
+    expect(harnessInvocations().map((i) => i.words[0])).not.toContain('pin');
   });
 
   it('needs Node >= 22.11 and compares versions as (major, minor), not by major alone', async () => {
