@@ -2,6 +2,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliContext } from '../cli.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import type { RunSelector } from '../pipeline/resolve.ts';
+import type { SampleProgress } from '../samples/render.ts';
 import type { ProgressSnapshot, TrainReporter } from '../train/progress.ts';
 import { datasetOption, jsonOption, storeOption } from './common.ts';
 import { emit, type Io } from './io.ts';
@@ -100,6 +101,7 @@ Examples:
     process.on('SIGTERM', onSignal);
     const { onTrackingNotice } = await import('../tracking/notices.ts');
     const stopNotices = onTrackingNotice((line) => reporter.phase(line));
+    const imageLine = sampleImageLines();
     let result;
     try {
       result = await run({
@@ -112,6 +114,8 @@ Examples:
         ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
         onSampleProgress: (progress) => {
           if (progress.type === 'set-start') reporter.phase(`sampling ${progress.setId} (${progress.weights}): ${progress.todo} of ${progress.total} images to render`);
+          const line = imageLine(progress);
+          if (line) reporter.phase(line);
           if (progress.type === 'redo') reporter.warn(`${progress.file}: ${progress.why}; rendering it again`);
         },
         ...(opts.store ? { store: opts.store } : {}),
@@ -238,6 +242,25 @@ export function formatProgress(s: ProgressSnapshot): string {
 export function wandbBehindLine(runId: string, backlog: { mode: string; text: string }, io: Io, syncCommand?: string): string {
   const head = io.style.yellow(backlog.mode === 'offline' ? 'W&B offline' : 'W&B behind');
   return `${head} ${runId}: ${backlog.text}${syncCommand ? `; send later: ${syncCommand}` : ''}`;
+}
+
+/**
+ * One line per rendered image, with the set's ETA (the mean seconds per image so far × the images left): an
+ * SDXL image takes seconds to a minute, so a set of 36 is long enough to want to know where it stands.
+ */
+export function sampleImageLines(): (progress: SampleProgress) => string | null {
+  const sets = new Map<string, { label: string; seconds: number; rendered: number }>();
+  return (progress) => {
+    if (progress.type === 'set-start') sets.set(progress.setId, { label: progress.runId ?? 'control', seconds: 0, rendered: 0 });
+    if (progress.type !== 'image' || progress.skipped) return null;
+    const set = sets.get(progress.setId) ?? { label: progress.setId, seconds: 0, rendered: 0 };
+    sets.set(progress.setId, set);
+    set.rendered += 1;
+    set.seconds += progress.seconds ?? 0;
+    const line = `${set.label}: ${progress.setId} image ${progress.index}/${progress.total} ${progress.file}`;
+    if (progress.seconds === undefined) return line;
+    return `${line} (${progress.seconds.toFixed(1)} s, ETA ${duration((set.seconds / set.rendered) * (progress.total - progress.index))})`;
+  };
 }
 
 export function duration(seconds: number): string {

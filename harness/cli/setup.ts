@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../cli.ts';
 import type { EnvCheck } from '../train/envcheck.ts';
+import type { SnapshotProgress } from '../hub/snapshot.ts';
 import { jsonOption } from './common.ts';
 import { emit, type Io } from './io.ts';
 
@@ -33,7 +34,7 @@ Examples:
     );
   jsonOption(command).action(async (experiment: string, opts: { json?: boolean; python?: string; model?: string; vae?: string; snapshot?: boolean }) => {
     const { setup } = await import('../commands/setup.ts');
-    let lastFile = '';
+    const snapshotLine = snapshotProgressLines();
     const result = await setup({
       experiment,
       cwd: ctx.io.cwd,
@@ -41,9 +42,8 @@ Examples:
       ...opts,
       onMessage: (message) => ctx.io.stderr.write(`${message}\n`),
       onSnapshotProgress: (progress) => {
-        if (progress.state !== 'downloaded' || progress.file === lastFile) return;
-        lastFile = progress.file;
-        ctx.io.stderr.write(`snapshot ${progress.repo}: ${progress.file} (${progress.filesDone} files, ${(progress.bytesDone / 2 ** 30).toFixed(2)} of ${(progress.bytesTotal / 2 ** 30).toFixed(2)} GiB)\n`);
+        const line = snapshotLine(progress);
+        if (line) ctx.io.stderr.write(`${line}\n`);
       },
     });
     emit(ctx.io, opts.json, result, (r, io) => {
@@ -76,4 +76,25 @@ export function renderEnvCheck(io: Io, env: EnvCheck): string[] {
   for (const e of env.errors) lines.push(`${io.style.red('error')}   ${e.message}${e.hint ? `\n        ${io.style.dim(`fix: ${e.hint}`)}` : ''}`);
   for (const w of env.warnings) lines.push(`${io.style.yellow('warning')} ${w.message}${w.hint ? `\n        ${io.style.dim(w.hint)}` : ''}`);
   return lines;
+}
+
+/**
+ * Lines, not a bar (a notebook or a log shows no bar): one per downloaded file, and one per tenth of a repo's
+ * bytes while a file downloads, so the SDXL UNet (10 GB in one file) does not go silent for minutes.
+ */
+export function snapshotProgressLines(): (progress: SnapshotProgress) => string | null {
+  let lastFile = '';
+  const tenths = new Map<string, number>();
+  const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(2);
+  return (progress) => {
+    if (progress.state === 'downloaded' && progress.file !== lastFile) {
+      lastFile = progress.file;
+      return `snapshot ${progress.repo}: ${progress.file} (${progress.filesDone} files, ${gib(progress.bytesDone)} of ${gib(progress.bytesTotal)} GiB)`;
+    }
+    if (progress.state !== 'downloading' || progress.bytesTotal <= 0) return null;
+    const tenth = Math.floor((10 * progress.bytesDone) / progress.bytesTotal);
+    if (tenth <= (tenths.get(progress.repo) ?? 0)) return null;
+    tenths.set(progress.repo, tenth);
+    return `snapshot ${progress.repo}: ${tenth * 10} % (${gib(progress.bytesDone)} of ${gib(progress.bytesTotal)} GiB), downloading ${progress.file}`;
+  };
 }

@@ -7,7 +7,7 @@ import type { SweepReporter, SweepResult } from '../sweep/sweep.ts';
 import type { ProgressSnapshot } from '../train/progress.ts';
 import { datasetOption, jsonOption, storeOption } from './common.ts';
 import { emit, type Io } from './io.ts';
-import { duration, progressReporter, wandbBehindLine } from './run.ts';
+import { duration, progressReporter, sampleImageLines, wandbBehindLine } from './run.ts';
 import { table } from './table.ts';
 
 /** The parsed command line: sweep's own flags plus the ones `harness run` shares (PipelineFlags). */
@@ -153,6 +153,7 @@ function sweepView(io: Io): { reporter: SweepReporter; finish(): void } {
   const stamp = () => new Date().toISOString().slice(11, 19);
   let order: RunSpec[] = [];
   const warned = new Set<string>();
+  const imageLine = sampleImageLines();
   const sweepPrefix = (run: RunSpec, snapshot: ProgressSnapshot): string => {
     const index = order.findIndex((r) => r.id === run.id);
     const position = `[run ${index + 1}/${order.length}]`;
@@ -178,6 +179,8 @@ function sweepView(io: Io): { reporter: SweepReporter; finish(): void } {
       }),
       sample: (_worker, p) => {
         if (p.type === 'set-start' && p.todo > 0) progress.phase(`[${stamp()}] ${p.runId ?? 'control'}: sampling ${p.setId} (${p.todo}/${p.total} images to render)`);
+        const image = imageLine(p);
+        if (image) progress.phase(`[${stamp()}] ${image}`);
         if (p.type === 'waiting') progress.phase(`[${stamp()}] waiting for ${p.setId}, held by pid ${p.heldBy.pid}`);
       },
     },

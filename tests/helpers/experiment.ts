@@ -9,6 +9,16 @@ export function tokBoyText(): string {
   return readFileSync(TOK_BOY, 'utf8');
 }
 
+/**
+ * An experiment's text with base.model and base.vae unpinned (`commit: null`), as it is before `harness pin`:
+ * the tests of pinning start from it, and the loopback Hub's commits are not the real ones tok-boy.yaml ships.
+ */
+export function unpinnedText(text: string): string {
+  const out = text.replace(/^(  (?:model|vae):\n    id: [^\n]+\n    commit: )[0-9a-f]{40}$/gm, '$1null');
+  if ((out.match(/^    commit: null$/gm) ?? []).length !== 2) throw new Error('unpinnedText: expected base.model and base.vae with a commit line each');
+  return out;
+}
+
 /** A pinned (made-up) base model and VAE and the real diffusers pin: the `base:` block of test experiments. */
 export const PINNED_BASE = `base:
   model: { id: org/base, commit: 0123456789abcdef0123456789abcdef01234567 }

@@ -1,8 +1,8 @@
 // Shared set-up for the Hub tests: a stand-in Hub with SDXL-shaped repos and a copy of the experiment.
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { REPO } from '../helpers/cli.ts';
+import { tokBoyText, unpinnedText } from '../helpers/experiment.ts';
 import { startHubServer, type HubServer } from '../fixtures/hub-server/server.ts';
 
 export const TOKENS = {
@@ -75,11 +75,11 @@ export async function startHub(): Promise<{ hub: HubServer; baseCommit: string; 
   return { hub, baseCommit, vaeCommit };
 }
 
-/** A copy of the real experiment file in `dir`. */
+/** A copy of the real experiment file in `dir`, unpinned (the loopback Hub has commits of its own). */
 export async function copyExperiment(dir: string): Promise<string> {
   await mkdir(path.join(dir, 'experiments'), { recursive: true });
   const file = path.join(dir, 'experiments', 'tok-boy.yaml');
-  await copyFile(path.join(REPO, 'experiments', 'tok-boy.yaml'), file);
+  await writeFile(file, unpinnedText(tokBoyText()));
   return file;
 }
 

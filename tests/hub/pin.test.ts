@@ -30,7 +30,7 @@ describe('harness pin', () => {
     const after = await readFile(file, 'utf8');
     const changed = diffLines(before, after);
     expect(changed).toEqual([
-      [`    commit: null # \`harness pin experiments/tok-boy.yaml\` resolves and writes the commit`, `    commit: ${baseCommit} # \`harness pin experiments/tok-boy.yaml\` resolves and writes the commit`],
+      ['    commit: null', `    commit: ${baseCommit}`],
       ['    commit: null', `    commit: ${vaeCommit}`],
     ]);
 

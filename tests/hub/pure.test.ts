@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO } from '../helpers/cli.ts';
+import { unpinnedText } from '../helpers/experiment.ts';
 import { applyYamlEdits } from '../../harness/hub/pin-file.ts';
 import { sdxlBaseFiles, vaeRepoFiles } from '../../harness/hub/pipeline-files.ts';
 import { isPinned, requirePinned, unpinnedRefs } from '../../harness/hub/pin-state.ts';
@@ -15,7 +16,10 @@ const SHA = 'a'.repeat(40);
 
 describe('applyYamlEdits', () => {
   it('changes only the value bytes: comments, number spelling and long lines survive', async () => {
-    const text = await readFile(path.join(REPO, 'experiments', 'tok-boy.yaml'), 'utf8');
+    const text = (await readFile(path.join(REPO, 'experiments', 'tok-boy.yaml'), 'utf8')).replace(
+      /^(    id: stabilityai\/stable-diffusion-xl-base-1\.0\n    commit: )[0-9a-f]{40}$/m,
+      '$1null # `harness pin` resolves and writes the commit',
+    );
     const out = applyYamlEdits(text, [{ path: ['base', 'model', 'commit'], value: SHA }]);
     expect(out).toBe(text.replace('    commit: null # `harness pin', `    commit: ${SHA} # \`harness pin`));
     expect(out).toContain('learning_rate: 1.0e-4');
@@ -66,7 +70,7 @@ describe('pipeline file selection', () => {
 
 describe('pin state', () => {
   it('lists unpinned refs and lets sweep refuse them unless --unpinned', async () => {
-    const text = await readFile(path.join(REPO, 'experiments', 'tok-boy.yaml'), 'utf8');
+    const text = unpinnedText(await readFile(path.join(REPO, 'experiments', 'tok-boy.yaml'), 'utf8'));
     const { config } = parseExperiment('experiments/tok-boy.yaml', text);
     expect(unpinnedRefs(config).map((r) => r.id)).toEqual(['stabilityai/stable-diffusion-xl-base-1.0', 'madebyollin/sdxl-vae-fp16-fix']);
     expect(isPinned(config)).toBe(false);

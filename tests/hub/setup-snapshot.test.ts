@@ -47,6 +47,9 @@ describe('harness setup', () => {
     const setup = JSON.parse(result.stdout);
     expect(setup.models.map((m: { role: string; exists: boolean }) => [m.role, m.exists])).toEqual([['model', true], ['vae', true]]);
     expect(result.stderr).toMatch(/snapshot stabilityai\/stable-diffusion-xl-base-1\.0: /);
+    // while a file downloads, a line per tenth of the repo's bytes (lines, not a bar: notebooks and logs read them)
+    expect(result.stderr).toMatch(/snapshot stabilityai\/stable-diffusion-xl-base-1\.0: 100 % \([\d.]+ of [\d.]+ GiB\), downloading \S+/);
+    expect(result.stderr).not.toContain('\r');
     const unet = path.join(home, 'hub', 'models--stabilityai--stable-diffusion-xl-base-1.0', 'snapshots', baseCommit, 'unet', 'config.json');
     expect((await stat(unet)).isFile()).toBe(true);
   });

@@ -1,7 +1,8 @@
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { harness, REPO } from '../helpers/cli.ts';
+import { harness } from '../helpers/cli.ts';
+import { tokBoyText, unpinnedText } from '../helpers/experiment.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { fakeTrained, FAKE_SAMPLER, runOf, workspace } from './helpers.ts';
 
@@ -101,7 +102,10 @@ describe('harness sample', () => {
   }, SLOW);
 
   it('refuses an unpinned base model unless a local snapshot is given', async () => {
-    const { exitCode, stderr } = await harness(['sample', 'experiments/tok-boy.yaml', '--control', '--store', await tempDir()], { cwd: REPO, env: fixtureEnv });
+    const dir = await tempDir();
+    await mkdir(path.join(dir, 'experiments'));
+    await writeFile(path.join(dir, 'experiments', 'tok-boy.yaml'), unpinnedText(tokBoyText()));
+    const { exitCode, stderr } = await harness(['sample', 'experiments/tok-boy.yaml', '--control', '--store', await tempDir()], { cwd: dir, env: fixtureEnv });
     expect(exitCode).toBe(2);
     expect(stderr).toMatch(/not pinned to a commit[\s\S]*--model DIR/);
   }, SLOW);

@@ -31,6 +31,11 @@ describe('harness sweep', () => {
     // the final table and the report
     expect(first.stdout).toMatch(/baseline-[0-9a-f]{8}\s+done/);
     expect(first.stdout).toContain('GPU busy');
+    // sampling says where it stands image by image: each set's 2 images, the last with nothing left to wait for
+    for (const id of ids) {
+      expect(first.stderr).toMatch(new RegExp(`${id}: final-[0-9a-f]+ image 1/2 portrait__s1\\.png \\([\\d.]+ s, ETA \\d+s\\)`));
+      expect(first.stderr).toMatch(new RegExp(`${id}: final-[0-9a-f]+ image 2/2 portrait__s2\\.png \\([\\d.]+ s, ETA 0s\\)`));
+    }
     const report = await readFile(path.join(ws.root, 'reports', 'sweep-exp', 'report.md'), 'utf8');
     for (const id of ids) expect(report).toContain(id);
     // every store reader sees the run spec at the top of spec.json (the report's "differs from baseline")
