@@ -1,7 +1,7 @@
 // The only place that exits the process and turns errors into exit codes.
-import { runCli } from './cli.ts';
-import { defaultIo, type Io } from './cli/io.ts';
-import { ExitCode, HarnessError } from './errors.ts';
+import { runCli, wantsJson } from './cli.ts';
+import { defaultIo, writeJsonError, type Io } from './cli/io.ts';
+import { ExitCode, fileSystemError, HarnessError } from './errors.ts';
 
 export async function main(argv: string[], io: Io = defaultIo()): Promise<void> {
   // `harness plan … | head` closes the pipe early: that is the reader's choice, not an error.
@@ -15,17 +15,20 @@ export async function runMain(argv: string[], io: Io = defaultIo()): Promise<num
   try {
     return await runCli(argv, io);
   } catch (error) {
-    return reportError(error, io);
+    return reportError(error, io, wantsJson(argv));
   }
 }
 
-export function reportError(error: unknown, io: Io): number {
-  if (error instanceof HarnessError) {
-    io.stderr.write(`${io.style.red('error')} ${error.message}\n`);
-    if (error.hint) io.stderr.write(`${io.style.dim('hint')}  ${error.hint}\n`);
-    return error.exitCode;
+export function reportError(error: unknown, io: Io, json = false): number {
+  const known = error instanceof HarnessError ? error : fileSystemError(error);
+  if (known) {
+    io.stderr.write(`${io.style.red('error')} ${known.message}\n`);
+    if (known.hint) io.stderr.write(`${io.style.dim('hint')}  ${known.hint}\n`);
+    if (json) writeJsonError(io, known);
+    return known.exitCode;
   }
   const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
   io.stderr.write(`internal error (a bug in harness; please report it with this stack):\n${stack}\n`);
+  if (json) writeJsonError(io, { message: `internal error: ${error instanceof Error ? error.message : String(error)}`, hint: 'a bug in harness; please report it with the stack printed on stderr', exitCode: ExitCode.bug });
   return ExitCode.bug;
 }

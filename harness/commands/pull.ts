@@ -4,7 +4,7 @@ import { pullStore, type PullRun } from '../hub/store-sync.ts';
 import { experimentDir, SCHEMA_VERSION } from '../store/layout.ts';
 import { UsageError } from '../errors.ts';
 import { loadExperiment } from '../config/load.ts';
-import { experimentStoreRoot } from './context.ts';
+import { checkStoreForWriting, experimentStore } from './context.ts';
 
 export interface PullOptions {
   experiment: string;
@@ -33,7 +33,8 @@ export async function pull(options: PullOptions): Promise<PullCommandResult> {
   const repo = options.from ?? experiment.config.hub.runs_repo;
   if (!repo) throw new UsageError('which dataset repo? none given', 'pass --from user/runs (or set hub.runs_repo in the experiment)');
   if (!/^[A-Za-z0-9][\w.-]*\/[\w.-]+$/.test(repo)) throw new UsageError(`not a Hub repo id: ${JSON.stringify(repo)}`, 'repo ids look like "user/runs"');
-  const storeRoot = experimentStoreRoot(experiment, options);
+  const { root: storeRoot, source } = experimentStore(experiment, options);
+  await checkStoreForWriting(storeRoot, source);
   const ctx = await hubContext(options.env);
   const result = await pullStore(ctx, { type: 'dataset', id: repo }, experiment.name, experimentDir(storeRoot, experiment.name), {
     ...(options.withCheckpoints ? { withCheckpoints: true } : {}),

@@ -2,7 +2,7 @@
 import { loadExperiment } from '../config/load.ts';
 import { UsageError } from '../errors.ts';
 import { experimentDir, runLayout } from '../store/layout.ts';
-import { experimentStoreRoot } from './context.ts';
+import { checkStoreForReading, experimentStore } from './context.ts';
 import { isStale, readLock } from '../store/lock.ts';
 import { resolveTarget } from '../tracking/mode.ts';
 import { syncRun, type RunSyncResult } from '../tracking/sync.ts';
@@ -36,7 +36,7 @@ export const DEFAULT_SYNC_TIMEOUT_S = 300;
 
 export async function sync(options: SyncOptions): Promise<SyncResult> {
   const experiment = await loadExperiment(options.experiment, options.cwd);
-  const storeRoot = experimentStoreRoot(experiment, options);
+  const { root: storeRoot, source } = experimentStore(experiment, options);
   // Sync is asked for explicitly: WANDB_MODE=offline and `mode: offline` (don't send *live*) don't stop it.
   const wandb = experiment.config.tracking.wandb;
   const tracking = wandb ? { wandb: { ...wandb, mode: wandb.mode === 'disabled' ? ('disabled' as const) : ('auto' as const) } } : {};
@@ -50,6 +50,7 @@ export async function sync(options: SyncOptions): Promise<SyncResult> {
       `set WANDB_API_KEY, or add "machine ${new URL(target.baseUrl).hostname} login user password <key>" to ~/.netrc (\`wandb login\` writes it)`,
     );
   }
+  await checkStoreForReading(storeRoot, source);
   const runIds = await storedRunIds(storeRoot, experiment.config.name);
   for (const wanted of options.runs ?? []) {
     if (!runIds.includes(wanted)) {

@@ -51,7 +51,12 @@ export function checkEnvironment(settings: TrainingSettings, info: EnvInfo, expe
   }
   const gpu = info.gpus[0];
   if (!info.torch?.cuda_available || !gpu) {
-    errors.push({ check: 'gpu', message: 'torch sees no CUDA GPU', hint: 'train on a GPU machine, or pass --no-preflight to run a stand-in trainer' });
+    const why = !info.torch ? 'torch is not installed' : info.torch.cuda === null ? `torch ${info.torch.version} is a CPU-only build` : 'torch sees no CUDA GPU';
+    errors.push({
+      check: 'gpu',
+      message: `${why} in ${info.python.executable}: SDXL training needs an NVIDIA GPU`,
+      hint: info.torch?.cuda === null ? INSTALL_COMMAND : 'train on a machine with an NVIDIA GPU (`harness doctor` shows what torch sees)',
+    });
     return { errors, warnings };
   }
   const capability = parseCapability(gpu.capability);
