@@ -2,6 +2,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliContext } from '../cli.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import type { RunSelector } from '../pipeline/resolve.ts';
+import { formatGib, LOSS_EMA_FACTOR } from '../train/events.ts';
 import type { ProgressSnapshot, TrainReporter } from '../train/progress.ts';
 import { datasetOption, jsonOption, storeOption } from './common.ts';
 import { emit, type Io } from './io.ts';
@@ -143,8 +144,8 @@ Examples:
       if (s && s.steps > 0) {
         const facts = [
           `steps ${s.lastStep}${r.totalSteps ? `/${r.totalSteps}` : ''}`,
-          s.finalLoss !== null ? `final loss ${s.finalLoss.toPrecision(3)} (min ${s.minLoss?.toPrecision(3)})` : null,
-          s.peakVramMb !== null ? `peak VRAM ${(s.peakVramMb / 1024).toFixed(1)} GB` : null,
+          s.finalLoss !== null ? `loss (${LOSS_LABEL}) final ${s.finalLoss.toPrecision(3)}, min ${s.minLoss?.toPrecision(3)}` : null,
+          s.peakVramMb !== null ? `peak VRAM ${gib(s.peakVramMb)}` : null,
           s.secondsPerStep !== null ? `${s.secondsPerStep.toFixed(2)} s/it` : null,
           r.wallSeconds !== null ? `wall ${duration(r.wallSeconds)}` : null,
         ].filter(Boolean);
@@ -221,12 +222,18 @@ export function progressReporter(io: Io, options: { plainEverySeconds?: number }
 export function formatProgress(s: ProgressSnapshot): string {
   if (s.step === 0 && s.note) return `${s.runId}  starting… ${s.note}`;
   const parts = [s.runId, s.total ? `step ${s.step}/${s.total} (${Math.floor((100 * s.step) / s.total)}%)` : `step ${s.step}`];
-  if (s.loss !== null) parts.push(`loss ${s.loss.toPrecision(3)}`);
+  if (s.loss !== null) parts.push(`loss ${s.loss.toPrecision(3)} (this step)`);
   if (s.secondsPerStep !== null) parts.push(s.secondsPerStep >= 1 ? `${s.secondsPerStep.toFixed(2)} s/it` : `${(1 / s.secondsPerStep).toFixed(2)} it/s`);
   if (s.etaSeconds !== null) parts.push(`ETA ${duration(s.etaSeconds)}`);
-  if (s.vramMb !== null) parts.push(`VRAM ${(s.vramMb / 1024).toFixed(1)} GB${s.vramPeakMb !== null ? ` (peak ${(s.vramPeakMb / 1024).toFixed(1)})` : ''}`);
+  if (s.vramMb !== null) parts.push(`VRAM ${gib(s.vramMb)}${s.vramPeakMb !== null ? ` (peak ${gib(s.vramPeakMb)})` : ''}`);
   return parts.join('  ');
 }
+
+/** VRAM for people, in GiB (the MiB of the events ÷ 1024): the report prints the same. */
+export const gib = formatGib;
+
+/** How the console labels the loss it prints: the report's smoothed loss, same factor. */
+export const LOSS_LABEL = `EMA ${LOSS_EMA_FACTOR}`;
 
 export function duration(seconds: number): string {
   const s = Math.round(seconds);

@@ -68,7 +68,7 @@ export function renderEnvCheck(io: Io, env: EnvCheck): string[] {
   lines.push(`${mark(io, env.pythonVersion !== null)} python  ${env.python}${env.pythonVersion ? ` (${env.pythonVersion})` : ''}`);
   if (env.torch) lines.push(`${mark(io, true)} torch   ${env.torch.version} (CUDA ${env.torch.cuda ?? 'none'}; kernels for ${env.torch.archList.join(' ') || 'no GPU arch'})`);
   for (const gpu of env.gpus) {
-    lines.push(`${mark(io, true)} gpu     ${gpu.name}, compute capability ${gpu.capability}, ${gpu.memoryMb ? `${(gpu.memoryMb / 1024).toFixed(1)} GB` : '? GB'}, driver ${gpu.driver ?? '?'}`);
+    lines.push(`${mark(io, true)} gpu     ${gpu.name}, compute capability ${gpu.capability}, ${gpu.memoryMb ? `${(gpu.memoryMb / 1024).toFixed(1)} GiB` : '? GiB'}, driver ${gpu.driver ?? '?'}`);
   }
   const versions = Object.entries(env.packages).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`);
   if (versions.length) lines.push(`        ${io.style.dim(versions.join(', '))}`);

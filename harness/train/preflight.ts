@@ -78,7 +78,7 @@ export function checkEnvironment(settings: TrainingSettings, info: EnvInfo, expe
   if (gpu.memory_mb !== null && estimate.totalMb > gpu.memory_mb) {
     warnings.push({
       check: 'vram',
-      message: `rough VRAM estimate ${(estimate.totalMb / 1024).toFixed(1)} GB exceeds ${gpu.name}'s ${(gpu.memory_mb / 1024).toFixed(1)} GB`,
+      message: `rough VRAM estimate ${(estimate.totalMb / 1024).toFixed(1)} GiB exceeds ${gpu.name}'s ${(gpu.memory_mb / 1024).toFixed(1)} GiB`,
       hint: 'lower resolution or train_batch_size, or set gradient_checkpointing: true',
     });
   }
