@@ -8,7 +8,20 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<void> 
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   });
-  process.exitCode = await runMain(argv, io);
+  // Commands that stop cleanly install their own handlers; every other command still says a word on Ctrl-C.
+  const fallback = (signal: NodeJS.Signals) => {
+    if (process.listenerCount(signal) > 1) return;
+    io.stderr.write(`\n${signal}: harness ${argv[0] ?? ''} interrupted; files are written whole or not at all, so the same command again is safe\n`);
+    process.exit(ExitCode.interrupted);
+  };
+  process.on('SIGINT', fallback);
+  process.on('SIGTERM', fallback);
+  const code = await runMain(argv, io);
+  process.off('SIGINT', fallback);
+  process.off('SIGTERM', fallback);
+  process.exitCode = code;
+  // An interrupted command has said what it stopped; worker threads or retry timers must not keep it alive.
+  if (code === ExitCode.interrupted) process.exit(code);
 }
 
 export async function runMain(argv: string[], io: Io = defaultIo()): Promise<number> {

@@ -108,11 +108,11 @@ if CAPTION:
 !npx harness dataset check ../data/tok-boy --experiment ${EXPERIMENT}`),
   md(`## 7. Set up, then sweep
 \`setup\` downloads the training script at the pinned diffusers commit (and checks its sha256), snapshots
-the pinned base model and VAE, and checks the Python environment. Try one run first (\`--only baseline\`),
+the pinned base model and VAE, and checks the Python environment. Try one run first (\`--variant baseline\`),
 then the whole sweep. Interrupted? Run the cell again.`),
   code(`!npx harness setup ${EXPERIMENT}
 !npx harness plan ${EXPERIMENT}`),
-  code(`!npx harness sweep ${EXPERIMENT} --only baseline`),
+  code(`!npx harness sweep ${EXPERIMENT} --variant baseline`),
   code(`!npx harness sweep ${EXPERIMENT}`),
   md(`## 8. The report
 Tables, loss curves and contact sheets: \`reports/tok-boy/report.md\`.`),

@@ -89,3 +89,31 @@ export function printWarnings(io: Io, warnings: Problem[]): void {
 export function deprecated(io: Io, used: string, instead: string): void {
   io.stderr.write(`${io.style.yellow('warning')} ${used} is deprecated: use ${instead}\n`);
 }
+
+/**
+ * Ctrl-C (or SIGTERM) for a command: the first says what is being stopped and aborts `signal` (the
+ * command then stops at a safe point and exits 130 with what to do next); a second forces the exit.
+ */
+export function interruptible(io: Io, stopping: string): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  let count = 0;
+  const handler = (name: NodeJS.Signals) => {
+    count += 1;
+    if (count === 1) {
+      io.stderr.write(`\n${name}: ${stopping}; press Ctrl-C again to force\n`);
+      controller.abort();
+      return;
+    }
+    io.stderr.write(`${name} again: forcing exit\n`);
+    process.exit(130);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    signal: controller.signal,
+    dispose() {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}

@@ -1,7 +1,8 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliContext } from '../cli.ts';
 import { formatProblem } from '../errors.ts';
-import { jsonOption, printWarnings } from './common.ts';
+import { interruptible, jsonOption, printWarnings } from './common.ts';
+import { exitCodesHelp } from './contract.ts';
 import type { PreparedFile } from '../dataset/prepare.ts';
 import { emit } from './io.ts';
 import type { Style } from './style.ts';
@@ -45,7 +46,7 @@ missing file, a file outside the folder (../x.png, /abs/x.png, an escaping symli
 an image without a metadata line; a prompt without the trigger prefix; two images with the same pixels;
 metadata lines not sorted by file_name (row order changes training).
 Warnings (exit 0): very short captions, EXIF rotation, stray non-image files or subfolders.
-Exit codes: 0 clean, 1 problems found, 2 usage error.
+${exitCodesHelp('dataset check')}
 
 Examples:
   harness dataset check data/tok-boy
@@ -97,6 +98,11 @@ Crop modes (the square's side is the photo's short side either way; only its pos
           "center-no-face" in the manifest). Loads the models once (a few seconds), then about
           half a second per photo on a CPU.
 
+An interrupted prepare (Ctrl-C) keeps what it finished: the same command again resumes, redoing only
+the photos not yet written.
+
+${exitCodesHelp('dataset prepare')}
+
 Examples:
   harness dataset prepare ~/Pictures/tok data/tok-boy
   harness dataset prepare photos/ data/tok-boy-512 --size 512
@@ -104,7 +110,13 @@ Examples:
     );
   jsonOption(command).action(async (src: string, dst: string, opts: { size: number; crop: 'center' | 'face'; force?: boolean; json?: boolean }) => {
     const { datasetPrepare } = await import('../commands/dataset.ts');
-    const result = await datasetPrepare({ src, dst, size: opts.size, crop: opts.crop, force: opts.force, cwd: ctx.io.cwd });
+    const stop = interruptible(ctx.io, 'finishing the photo in hand, then stopping');
+    let result;
+    try {
+      result = await datasetPrepare({ src, dst, size: opts.size, crop: opts.crop, force: opts.force, cwd: ctx.io.cwd, signal: stop.signal });
+    } finally {
+      stop.dispose();
+    }
     if (result.counts.failed > 0) ctx.setExitCode(1);
     if (!opts.json) printWarnings(ctx.io, result.warnings);
     emit(ctx.io, opts.json, result, (r, io) => {
@@ -117,7 +129,7 @@ Examples:
       ]);
       const c = r.counts;
       const faces = r.noFace ? ` · ${c.written - r.noFace.length} cropped on the face, ${r.noFace.length} at the centre (no face)${r.noFace.length ? `: ${r.noFace.join(', ')}` : ''}` : '';
-      return `${table(['source', 'result', 'details'], rows)}\n\n${c.written} written, ${c.skipped} skipped, ${c.failed} failed${faces} · ${r.size}×${r.size} PNG · manifest ${r.manifest}`;
+      return `${table(['source', 'result', 'details'], rows)}\n\n${c.written} written${r.resumed ? ` (${r.resumed} kept from the interrupted run)` : ''}, ${c.skipped} skipped, ${c.failed} failed${faces} · ${r.size}×${r.size} PNG · manifest ${r.manifest}`;
     });
   });
 }

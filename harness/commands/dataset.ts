@@ -46,11 +46,12 @@ export interface DatasetPrepareOptions {
   crop?: CropMode;
   force?: boolean;
   cwd: string;
+  signal?: AbortSignal;
 }
 
 export async function datasetPrepare(options: DatasetPrepareOptions): Promise<PrepareResult> {
   return prepareDataset(path.resolve(options.cwd, options.src), path.resolve(options.cwd, options.dst), {
-    ...definedOnly({ size: options.size, crop: options.crop, force: options.force }),
+    ...definedOnly({ size: options.size, crop: options.crop, force: options.force, signal: options.signal }),
   });
 }
 

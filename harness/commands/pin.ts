@@ -27,6 +27,8 @@ export interface PinOptions {
   snapshot?: boolean;
   verify?: 'size' | 'full';
   onProgress?: (progress: SnapshotProgress) => void;
+  /** what the command is waiting on (a Hub request, a retry after no answer): long waits are never silent */
+  onWait?: (message: string) => void;
 }
 
 export interface PinnedRef {
@@ -50,10 +52,17 @@ export interface PinResult {
 
 export async function pin(options: PinOptions): Promise<PinResult> {
   const experiment = await loadExperiment(options.experiment, options.cwd);
-  const ctx = await hubContext(options.env);
+  const wait = options.onWait;
+  const ctx = await hubContext(options.env, {
+    retry: {
+      onRetry: (info) =>
+        wait?.(`no answer from ${new URL(info.url).host} (${info.error ?? `HTTP ${info.status}`}); try ${info.attempt + 1} in ${(info.delayMs / 1000).toFixed(0)} s`),
+    },
+  });
   const revision = options.revision ?? 'main';
   const refs: PinnedRef[] = [];
   for (const ref of hubRefs(experiment.config)) {
+    if (!(ref.commit && !options.update)) wait?.(`resolving ${ref.id}@${revision} on ${ctx.hubUrl}`);
     const commit = ref.commit && !options.update ? ref.commit : await resolveCommit(ctx, { type: ref.type, id: ref.id }, revision);
     refs.push({ key: ref.path.join('.'), id: ref.id, before: ref.commit, commit, changed: commit !== ref.commit });
   }
@@ -83,6 +92,7 @@ export async function pin(options: PinOptions): Promise<PinResult> {
     variants,
   };
   if (options.snapshot && !options.dryRun) {
+    wait?.(`listing the pipeline files of ${refs.map((r) => `${r.id}@${r.commit.slice(0, 12)}`).join(' and ')} on ${ctx.hubUrl}`);
     const pinnedConfig = { base: { ...config.base, model: { ...config.base.model, commit: refs[0]!.commit }, vae: { ...config.base.vae, commit: refs[1]!.commit } } };
     const snapshots = await snapshotExperiment({
       config: pinnedConfig,

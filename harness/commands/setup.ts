@@ -9,7 +9,8 @@ import type { TrainingSettings } from '../config/schema.ts';
 import { SCHEMA_VERSION } from '../store/layout.ts';
 import { envCheck, type EnvCheck } from '../train/envcheck.ts';
 import { defaultPython, probeEnv } from '../train/envinfo.ts';
-import { downloadScript, scriptUrl, type ScriptPin } from '../train/script.ts';
+import { downloadScript, installLocalScript, scriptUrl, type ScriptPin } from '../train/script.ts';
+import { RemoteError } from '../errors.ts';
 import type { ExperimentFile } from '../config/schema.ts';
 import { hubContext } from '../hub/client.ts';
 import { snapshotExperiment } from '../hub/experiment-snapshot.ts';
@@ -24,6 +25,8 @@ export interface SetupOptions {
   python?: string;
   model?: string;
   vae?: string;
+  /** a local copy of the pinned script (no network): checked against the pin and put into the cache */
+  script?: string;
   fetch?: typeof fetch;
   /** false: only report missing snapshots (default: download the pinned ones that are missing) */
   snapshot?: boolean;
@@ -47,13 +50,15 @@ export interface SetupResult {
   script: { path: string; sha256: string; source: string; url: string };
   models: ModelReport[];
   environment: EnvCheck;
+  /** a download that failed (the snapshot; a failed script download throws): exit 3 */
+  downloadError: string | null;
 }
 
 export async function setup(options: SetupOptions): Promise<SetupResult> {
   const experiment = await loadExperiment(options.experiment, options.cwd);
   const { config } = experiment;
   const pin: ScriptPin = config.base.diffusers;
-  const script = await downloadScript(options.env, pin, options.fetch);
+  const script = options.script ? await installLocalScript(options.env, pin, options.script, options.cwd) : await downloadScript(options.env, pin, options.fetch);
   const python = options.python ?? defaultPython(options.env);
   const probe = await probeEnv(python, { cwd: options.cwd, env: options.env });
   const settingsList = expandVariants(config).map((v) => resolveSettings(config.baseline as TrainingSettings, v.overrides));
@@ -72,6 +77,7 @@ export async function setup(options: SetupOptions): Promise<SetupResult> {
     script: { path: script.path, sha256: script.sha256, source: script.source, url: scriptUrl(options.env, pin) },
     models,
     environment,
+    downloadError: snapshotError,
   };
 }
 
@@ -114,6 +120,7 @@ async function snapshotMissing(config: ExperimentFile, hubCache: string, options
     });
     return null;
   } catch (error) {
-    return `snapshot download failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
+    if (!(error instanceof RemoteError)) throw error;
+    return `snapshot download failed: ${error.message.split('\n')[0]}`;
   }
 }

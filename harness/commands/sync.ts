@@ -20,6 +20,8 @@ export interface SyncOptions {
   runs?: string[];
   /** seconds one run may take, retries included */
   timeoutS?: number;
+  /** before each run is sent: what the command is about to wait on */
+  onRun?: (runId: string, index: number, total: number, server: string, timeoutS: number) => void;
 }
 
 export interface SyncResult {
@@ -62,7 +64,8 @@ export async function sync(options: SyncOptions): Promise<SyncResult> {
   const client = new WandbClient(target.baseUrl, target.credentials, new Http({ ...DEFAULT_POLICY, ...policyFromEnv(options.env) }));
   const timeoutMs = (options.timeoutS ?? DEFAULT_SYNC_TIMEOUT_S) * 1000;
   const results: RunSyncResult[] = [];
-  for (const id of selected) {
+  for (const [index, id] of selected.entries()) {
+    options.onRun?.(id, index, selected.length, target.baseUrl, timeoutMs / 1000);
     const layout = runLayout(storeRoot, experiment.config.name, id);
     const lock = await readLock(layout.lock);
     if (lock && !isStale(lock)) {

@@ -72,6 +72,8 @@ export interface SweepRunRow {
   identity: number | null;
   worker: number | null;
   heldBy?: { pid: number; host: string };
+  /** sample sets asked for but not made (e.g. a checkpoint the script pruned), with why */
+  missingSets?: { what: string; why: string }[];
 }
 
 export interface SweepResult {
@@ -280,8 +282,10 @@ class SweepState {
       secondsPerStep: summary?.secondsPerStep ?? null,
       identity: cpu?.identity ?? null,
       worker: info.index,
+      ...(gpu.samples?.skipped.length ? { missingSets: gpu.samples.skipped } : {}),
     });
     const { reporter } = this.options;
+    for (const missing of gpu.samples?.skipped ?? []) reporter.line(`${run.id}: ${missing.what} was asked for but not made: ${missing.why}`);
     if (outcome === 'done') reporter.line(`${run.id}: done${cpu?.identity != null ? ` (identity ${cpu.identity.toFixed(3)})` : ''}`);
     else if (outcome === 'interrupted') reporter.line(`${run.id}: interrupted; the next sweep resumes it`);
     else if (outcome === 'failed') {
