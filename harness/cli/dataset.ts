@@ -1,7 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliContext } from '../cli.ts';
 import { formatProblem } from '../errors.ts';
-import { interruptible, jsonOption, printWarnings } from './common.ts';
+import { interruptible, jsonOption, printWarnings, SHARED_FLAGS } from './common.ts';
 import { exitCodesHelp } from './contract.ts';
 import type { PreparedFile } from '../dataset/prepare.ts';
 import { emit } from './io.ts';
@@ -37,15 +37,21 @@ function defineCheck(dataset: Command, ctx: CliContext): void {
     .option('--size <px>', 'expected width and height (default: dataset.image_size, else 1024)', positiveInt)
     .option('--min-images <n>', 'fewest images that can train (default: dataset.min_images, else 5)', positiveInt)
     .option('--prefix <text>', 'every prompt starts with this (default: dataset.caption_prefix, else "a photo of TOK boy, ")')
+    .option('--model <dir>', `${SHARED_FLAGS.model}: its tokenizer/ counts caption tokens exactly (default: the experiment's pinned snapshot, else an estimate)`)
     .addHelpText(
       'after',
       `
-Problems (exit 1): an image that does not decode, is not PNG, not square or not the expected size;
+Problems (exit 1): an image that does not decode, is not PNG, not square or not the expected size; an
+image with transparent pixels (the script drops alpha and trains on the colour under it) or a 16-bit
+greyscale PNG (the script clips it almost white); a metadata name that differs from the file's only in
+Unicode normalisation, case or spaces;
 fewer images than needed; a metadata.jsonl line that is not JSON, lacks file_name or prompt, names a
 missing file, a file outside the folder (../x.png, /abs/x.png, an escaping symlink) or a file twice;
 an image without a metadata line; a prompt without the trigger prefix; two images with the same pixels;
 metadata lines not sorted by file_name (row order changes training).
-Warnings (exit 0): very short captions, EXIF rotation, stray non-image files or subfolders.
+Warnings (exit 0): very short captions, captions over CLIP's 75 tokens (the script drops the rest; exact
+with the model's tokenizer files, else an estimate), line breaks in captions, images smaller than a run's
+resolution (upscaled), EXIF rotation, stray non-image files or subfolders.
 ${exitCodesHelp('dataset check')}
 
 Examples:
@@ -53,9 +59,9 @@ Examples:
   harness dataset check --experiment experiments/tok-boy.yaml
   harness dataset check data/tok-boy --size 512 --json | jq '.problems[].message'`,
     );
-  jsonOption(command).action(async (dir: string | undefined, opts: { experiment?: string; size?: number; minImages?: number; prefix?: string; json?: boolean }) => {
+  jsonOption(command).action(async (dir: string | undefined, opts: { experiment?: string; size?: number; minImages?: number; prefix?: string; model?: string; json?: boolean }) => {
     const { datasetCheck } = await import('../commands/dataset.ts');
-    const result = await datasetCheck({ dir, experiment: opts.experiment, size: opts.size, minImages: opts.minImages, prefix: opts.prefix, cwd: ctx.io.cwd, env: ctx.io.env });
+    const result = await datasetCheck({ dir, experiment: opts.experiment, size: opts.size, minImages: opts.minImages, prefix: opts.prefix, model: opts.model, cwd: ctx.io.cwd, env: ctx.io.env });
     if (result.problems.length > 0) ctx.setExitCode(1);
     emit(ctx.io, opts.json, result, (r, io) => {
       const s = r.settings;

@@ -251,7 +251,7 @@ export function outputNames(sources: string[]): Map<string, string> {
   const names = new Map(
     sources.map((name) => {
       const s = stem(name);
-      return [name, (counts.get(s) ?? 0) > 1 ? `${s}-${path.extname(name).slice(1).toLowerCase()}.png` : `${s}.png`];
+      return [name, ((counts.get(s) ?? 0) > 1 ? `${s}-${path.extname(name).slice(1).toLowerCase()}.png` : `${s}.png`).normalize('NFC')];
     }),
   );
   const taken = new Map<string, string>();

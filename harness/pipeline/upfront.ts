@@ -47,7 +47,11 @@ export async function checkUpFront(context: PlanContext, runs: RunSpec[], option
   const errors: PreflightFinding[] = [];
   const warnings: PreflightFinding[] = [];
 
-  const dataset = await checkTrainingDataset(context.datasetDir, context.experiment);
+  const model = toTrain[0]!.argv[toTrain[0]!.argv.indexOf('--pretrained_model_name_or_path') + 1];
+  const dataset = await checkTrainingDataset(context.datasetDir, context.experiment, {
+    modelDir: model && path.isAbsolute(model) ? model : null,
+    resolutions: toTrain.map((run) => ({ name: run.variant, resolution: Number(run.settings.resolution) })),
+  });
   errors.push(...dataset.report.errors);
   warnings.push(...dataset.report.warnings);
   errors.push(...(await modelFolders(toTrain)));

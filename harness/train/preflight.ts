@@ -3,6 +3,7 @@
 import type { TrainingSettings } from '../config/schema.ts';
 import type { Experiment } from '../config/load.ts';
 import { INSTALL_COMMAND, missingPackages, parseCapability, torchHasKernelsFor, type EnvInfo } from './envinfo.ts';
+import { oomAdvice } from './classify.ts';
 import { estimateVramMb } from './vram.ts';
 
 export interface PreflightFinding {
@@ -79,7 +80,7 @@ export function checkEnvironment(settings: TrainingSettings, info: EnvInfo, expe
     warnings.push({
       check: 'vram',
       message: `rough VRAM estimate ${(estimate.totalMb / 1024).toFixed(1)} GiB exceeds ${gpu.name}'s ${(gpu.memory_mb / 1024).toFixed(1)} GiB`,
-      hint: 'lower resolution or train_batch_size, or set gradient_checkpointing: true',
+      hint: oomAdvice(settings),
     });
   }
   return { errors, warnings };
@@ -92,7 +93,11 @@ export interface DatasetCheckOutcome {
 }
 
 /** `harness dataset check` as a preflight step; the module is loaded lazily (it pulls in image decoding). */
-export async function checkTrainingDataset(dir: string, experiment: Experiment): Promise<DatasetCheckOutcome> {
+export async function checkTrainingDataset(
+  dir: string,
+  experiment: Experiment,
+  extra: { modelDir?: string | null; resolutions?: { name: string; resolution: number }[] } = {},
+): Promise<DatasetCheckOutcome> {
   let mod: typeof import('../dataset/check.ts') | undefined;
   try {
     mod = await import('../dataset/check.ts');
@@ -106,11 +111,14 @@ export async function checkTrainingDataset(dir: string, experiment: Experiment):
     return { report: { errors: exists ? [] : [{ check: 'dataset', message: `dataset folder not found: ${dir}` }], warnings: [] }, fullCheck: false };
   }
   const ds = experiment.config.dataset;
+  const { captionTokenizer } = await import('../dataset/clip-tokens.ts');
   const result = await mod.checkDataset(dir, {
     imageSize: ds.image_size,
     minImages: ds.min_images,
     captionPrefix: ds.caption_prefix,
     instancePrompt: ds.instance_prompt,
+    tokenizer: await captionTokenizer(extra.modelDir),
+    ...(extra.resolutions ? { resolutions: extra.resolutions } : {}),
   });
   const format = (p: { file: string; line?: number; message: string }) => `${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}`;
   return {

@@ -303,6 +303,7 @@ async function attempt(a: AttemptArgs): Promise<TrainResult> {
     interrupted: stopper.cause === 'interrupt',
     killedByHarness: stopper.sentKill,
     logTail: tail,
+    settings: run.settings,
   });
   const all = parseEventsText(await readFile(layout.events, 'utf8').catch(() => ''));
   result.outcome = verdict.state === 'trained' ? 'trained' : 'failed';
