@@ -1,6 +1,8 @@
 // The contract every command keeps: which exit codes it gives and what each means for it. `--help`, the
 // README's exit-code table and the contract test (tests/cli/contract.test.ts) all read this one table.
+import type { Command } from 'commander';
 import { EXIT_CODES, ExitCode } from '../errors.ts';
+import { SHARED_FLAGS } from './common.ts';
 
 type CommandCodes = Partial<Record<0 | 1 | 2 | 3, string>>;
 
@@ -61,4 +63,77 @@ export function exitCodesMarkdown(): string {
     ...commands.map((command) => `| \`${command}\` | ${[0, 1, 2, 3].map((code) => cell(command, code) || '–').join(' | ')} |`),
   ];
   return lines.join('\n');
+}
+
+/** Every command a user can run, as typed after `harness` ("dataset check"), with its commander object. */
+export function leafCommands(program: Command): { path: string; command: Command }[] {
+  const out: { path: string; command: Command }[] = [];
+  const walk = (command: Command, prefix: string[]) => {
+    for (const sub of command.commands) {
+      const path = [...prefix, sub.name()];
+      if (sub.commands.length > 0) walk(sub, path);
+      else out.push({ path: path.join(' '), command: sub });
+    }
+  };
+  walk(program, []);
+  return out;
+}
+
+/**
+ * The one meaning of every flag that several commands have. The shared helpers' texts (SHARED_FLAGS) are
+ * used as they are; the others are stated here. A flag that a second command gains must get a line here
+ * (the contract test fails otherwise), so a flag never quietly means two things.
+ */
+export const FLAG_MEANINGS: Record<string, string> = {
+  '--store': SHARED_FLAGS.store,
+  '--json': SHARED_FLAGS.json,
+  '--dataset': SHARED_FLAGS.dataset,
+  '--variant': SHARED_FLAGS.variant,
+  '--run': SHARED_FLAGS.run,
+  '--report-dir': SHARED_FLAGS.reportDir,
+  '--python': SHARED_FLAGS.python,
+  '--script': SHARED_FLAGS.script,
+  '--model': SHARED_FLAGS.model,
+  '--vae': SHARED_FLAGS.vae,
+  '--unpinned': SHARED_FLAGS.unpinned,
+  '--out': `${SHARED_FLAGS.out} (always a file; report folders are --report-dir)`,
+  '--experiment': 'take the dataset folder and its settings from this experiment YAML',
+  '--dry-run': 'show what would change; change nothing',
+  '--force': 'replace what is already there (outputs, or captions that were edited by hand)',
+  '--with-checkpoints': 'include output/checkpoint-*/ (large)',
+  '--prefix': 'the caption prefix every prompt starts with (default: dataset.caption_prefix)',
+  '--size': 'image width and height in pixels',
+  '--device': 'where a model runs (cuda or cpu)',
+  '--batch-size': 'images per sampler batch',
+  '--launcher': 'python: one process; accelerate: `accelerate launch`',
+  '--num-processes': 'processes for --launcher accelerate',
+  '--final-reload': "let the script do its full-pipeline reload after saving (skipped by default)",
+  '--no-preflight': 'skip the Python/GPU checks: only for stand-in trainers in tests, never a fix for a missing GPU',
+};
+
+/** Long flags that several commands share, each with its one meaning and the commands that have it. */
+export function sharedFlags(program: Command): { long: string; flags: string; meaning: string; commands: string[] }[] {
+  const byName = new Map<string, { long: string; flags: string; meaning: string; commands: string[] }>();
+  for (const { path, command } of leafCommands(program)) {
+    for (const option of command.options) {
+      if (option.hidden || !option.long || option.long === '--help') continue;
+      const entry = byName.get(option.long) ?? { long: option.long, flags: option.flags, meaning: FLAG_MEANINGS[option.long] ?? option.description, commands: [] };
+      entry.commands.push(path);
+      byName.set(option.long, entry);
+    }
+  }
+  return [...byName.values()].filter((e) => e.commands.length > 1).sort((a, b) => a.long.localeCompare(b.long));
+}
+
+/** The README's flags section, generated from the commands themselves. */
+export function flagsMarkdown(program: Command): string {
+  const rows = sharedFlags(program).map((f) => `| \`${f.flags}\` | ${f.meaning.replace(/\|/g, '\\|')} | ${f.commands.map((c) => `\`${c}\``).join(', ')} |`);
+  return [
+    'A flag means the same in every command that has it (values of `--variant` and `--run` may be repeated or comma-separated;',
+    'commands that act on one run refuse more than one). `harness <command> --help` lists the rest.',
+    '',
+    '| flag | meaning | commands |',
+    '| --- | --- | --- |',
+    ...rows,
+  ].join('\n');
 }

@@ -44,8 +44,8 @@ Examples:
         ...(opts.run ? { runs: opts.run } : {}),
         ...(Number.isFinite(opts.timeout) && opts.timeout > 0 ? { timeoutS: opts.timeout } : {}),
         // W&B may not answer (offline): say what is being waited on, and for how long at most
-        onRun: (runId, index, total, server, timeoutS) =>
-          ctx.io.stderr.write(`${ctx.io.style.dim(`sending ${runId} (${index + 1}/${total}) to ${server}; retries for up to ${timeoutS} s when it does not answer`)}…\n`),
+        onSlowRun: (runId, index, total, server, timeoutS) =>
+          ctx.io.stderr.write(`${ctx.io.style.dim(`still sending ${runId} (${index + 1}/${total}) to ${server}: waiting for an answer, retrying for up to ${timeoutS} s`)}…\n`),
       });
       if (result.totals.failed > 0) ctx.setExitCode(ExitCode.remote);
       emit(ctx.io, opts.json, result, (r, io) => {

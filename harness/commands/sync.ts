@@ -10,6 +10,7 @@ import { WandbClient } from '../tracking/wandb/client.ts';
 import { DEFAULT_POLICY, Http, policyFromEnv } from '../tracking/wandb/http.ts';
 import { closest } from '../util/suggest.ts';
 import { storedRunIds } from '../store/runs.ts';
+import { noteIfSlow } from '../util/abort.ts';
 
 export interface SyncOptions {
   experiment: string;
@@ -20,8 +21,8 @@ export interface SyncOptions {
   runs?: string[];
   /** seconds one run may take, retries included */
   timeoutS?: number;
-  /** before each run is sent: what the command is about to wait on */
-  onRun?: (runId: string, index: number, total: number, server: string, timeoutS: number) => void;
+  /** a run whose sending takes more than a few seconds (W&B slow or unreachable): what is being waited on */
+  onSlowRun?: (runId: string, index: number, total: number, server: string, timeoutS: number) => void;
 }
 
 export interface SyncResult {
@@ -65,14 +66,16 @@ export async function sync(options: SyncOptions): Promise<SyncResult> {
   const timeoutMs = (options.timeoutS ?? DEFAULT_SYNC_TIMEOUT_S) * 1000;
   const results: RunSyncResult[] = [];
   for (const [index, id] of selected.entries()) {
-    options.onRun?.(id, index, selected.length, target.baseUrl, timeoutMs / 1000);
     const layout = runLayout(storeRoot, experiment.config.name, id);
     const lock = await readLock(layout.lock);
     if (lock && !isStale(lock)) {
       results.push({ runId: id, name: null, skipped: `in use by pid ${lock.pid}@${lock.host}; its live mirror ships it`, historySent: 0, filesUploaded: 0, summarySent: false, completed: false, after: null });
       continue;
     }
-    results.push(await syncRun({ runDir: layout.dir, client, target, deadline: client.http.clock.now() + timeoutMs }));
+    const slow = options.onSlowRun;
+    results.push(
+      await noteIfSlow(syncRun({ runDir: layout.dir, client, target, deadline: client.http.clock.now() + timeoutMs }), 3000, slow && (() => slow(id, index, selected.length, target.baseUrl, timeoutMs / 1000))),
+    );
   }
   return {
     schemaVersion: 1,

@@ -40,7 +40,7 @@ export function parseSetOverrides(pairs: string[]): TrainingSettings {
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const value = out[String(issue.path[0])];
-      const why = issue.code === 'invalid_value' ? `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` : issue.code === 'invalid_type' ? `expected ${issue.expected === 'boolean' ? 'true or false' : issue.expected}` : issue.message;
+      const why = issue.code === 'invalid_value' ? `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` : issue.code === 'invalid_type' && issue.expected === 'boolean' ? 'expected true or false' : issue.message;
       problems.push(`--set ${issue.path.join('.')}=${String(value)}: ${why}; got ${JSON.stringify(value)}`);
     }
   }

@@ -17,3 +17,14 @@ export async function untilAborted<T>(work: Promise<T>, signal: AbortSignal | un
     work.catch(() => undefined); // the abandoned work may still reject later
   }
 }
+
+/** Says `message` once if `work` has not settled after `afterMs`: a quick answer stays quiet, a long wait never is. */
+export async function noteIfSlow<T>(work: Promise<T>, afterMs: number, say: (() => void) | undefined): Promise<T> {
+  if (!say) return work;
+  const timer = setTimeout(say, afterMs);
+  try {
+    return await work;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -74,7 +74,7 @@ describe('harness setup', () => {
 
   it('run without a cached script says to run setup', async () => {
     const ws = await workspace();
-    const r = await harness(['run', ws.experiment, '--variant', 'baseline', '--store', ws.store], { cwd: ws.root, env: ws.env });
+    const r = await harness(['run', ws.experiment, '--variant', 'baseline', '--store', ws.store, '--unpinned'], { cwd: ws.root, env: ws.env });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/not in the cache/);
     expect(r.stderr).toMatch(/harness setup/);
