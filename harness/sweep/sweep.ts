@@ -108,7 +108,6 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
   requireDataset(planned);
   requirePinned(planned.experiment.config, options.experiment, { allowUnpinned: options.unpinned ?? false, localModel: Boolean(options.model), localVae: Boolean(options.vae) });
   await checkStoreForWriting(planned.storeRoot, planned.storeSource);
-  await ensureStoreUsable(experimentDir(planned.storeRoot, planned.experiment.name), minFreeMb(options.env));
   const script = await resolveScript({ script: options.script, cwd: options.cwd, env: options.env, experimentArg: options.experiment }, planned.experiment.config.base.diffusers);
   // The plan as this script names the runs (a local --script has its own sha256): the report and the
   // check then see the runs this sweep trained as planned ones.
@@ -125,6 +124,7 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
     command: `harness sweep ${options.experiment}`,
   });
   for (const warning of upFront.warnings) options.reporter.warn?.(warning);
+  await ensureStoreUsable(experimentDir(planned.storeRoot, planned.experiment.name), minFreeMb(options.env));
   const session = openSession({ context, script, cwd: options.cwd, env: options.env, ...pipelineFlags(options) });
   options.reporter.start?.(runs);
   const state = new SweepState(runs, options, context, session, startedAt);
