@@ -16,6 +16,10 @@ describe('failure classification', () => {
     expect(status).toMatchObject({ state: 'failed', reason: 'oom', exitCode: 1 });
     expect(status.logTail.join('\n')).toContain('CUDA out of memory');
     expect((await readEvents(r.json.runDir)).at(-1)).toMatchObject({ type: 'end', status: 'oom', step: 2 });
+    // the step that failed, and advice that fits: this run already has gradient checkpointing and 8-bit Adam
+    expect(r.json.message).toContain('CUDA out of memory during step 3 (after 2 completed steps)');
+    expect(r.json.message).not.toMatch(/set gradient_checkpointing|set use_8bit_adam/);
+    expect(r.json.message).toContain('lower train_batch_size 2 → 1');
   });
 
   it('SIGKILL from outside (the kernel OOM killer) → oom, system RAM', async () => {
