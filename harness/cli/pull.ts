@@ -43,6 +43,7 @@ Examples:
         ...(opts.run ? { runs: opts.run } : {}),
         ...(opts.withCheckpoints ? { withCheckpoints: true } : {}),
         ...(opts.dryRun ? { dryRun: true } : {}),
+        onWait: (message) => ctx.io.stderr.write(`${ctx.io.style.dim(message)}…\n`),
       });
       if (result.counts.conflict > 0) ctx.setExitCode(1);
       emit(ctx.io, opts.json, result, (r, io) => {

@@ -2,6 +2,7 @@
 import { hubContext } from '../hub/client.ts';
 import { pullStore, type PullRun } from '../hub/store-sync.ts';
 import { experimentDir, SCHEMA_VERSION } from '../store/layout.ts';
+import { noteIfSlow } from '../util/abort.ts';
 import { UsageError } from '../errors.ts';
 import { loadExperiment } from '../config/load.ts';
 import { checkStoreForWriting, experimentStore } from './context.ts';
@@ -15,6 +16,8 @@ export interface PullOptions {
   withCheckpoints?: boolean;
   runs?: string[];
   dryRun?: boolean;
+  /** a Hub answer that takes more than a few seconds: what is being waited on */
+  onWait?: (message: string) => void;
 }
 
 export interface PullCommandResult {
@@ -36,11 +39,16 @@ export async function pull(options: PullOptions): Promise<PullCommandResult> {
   const { root: storeRoot, source } = experimentStore(experiment, options);
   await checkStoreForWriting(storeRoot, source);
   const ctx = await hubContext(options.env);
-  const result = await pullStore(ctx, { type: 'dataset', id: repo }, experiment.name, experimentDir(storeRoot, experiment.name), {
-    ...(options.withCheckpoints ? { withCheckpoints: true } : {}),
-    ...(options.runs ? { runs: options.runs } : {}),
-    ...(options.dryRun ? { dryRun: true } : {}),
-  });
+  const wait = options.onWait;
+  const result = await noteIfSlow(
+    pullStore(ctx, { type: 'dataset', id: repo }, experiment.name, experimentDir(storeRoot, experiment.name), {
+      ...(options.withCheckpoints ? { withCheckpoints: true } : {}),
+      ...(options.runs ? { runs: options.runs } : {}),
+      ...(options.dryRun ? { dryRun: true } : {}),
+    }),
+    3000,
+    wait && (() => wait(`waiting for ${ctx.hubUrl}: the files of dataset ${repo}`)),
+  );
   const counts = { added: 0, merged: 0, 'up-to-date': 0, conflict: 0, skipped: 0 };
   for (const run of result.runs) counts[run.state] += 1;
   return { schemaVersion: SCHEMA_VERSION, repo, commit: result.commit, storeRoot, dryRun: Boolean(options.dryRun), runs: result.runs, counts, bytesDownloaded: result.bytesDownloaded };
