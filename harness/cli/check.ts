@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../cli.ts';
 import type { CheckReport, ImageCheck } from '../regression/types.ts';
 import type { AcceptResult } from '../regression/accept.ts';
-import { datasetOption, jsonOption, single, storeOption, variantOption } from './common.ts';
+import { collectList, datasetOption, jsonOption, SHARED_FLAGS, single, storeOption } from './common.ts';
 import { exitCodesHelp } from './contract.ts';
 import { emit, type Io } from './io.ts';
 import { table } from './table.ts';
@@ -22,6 +22,7 @@ export function defineCheck(program: Command, ctx: CliContext): void {
     .command('check')
     .description('regression check: compare the fixed-seed samples of a run with the accepted goldens')
     .argument('<experiment>', 'experiment YAML, e.g. experiments/tok-boy.yaml')
+    .option('--variant <name>', SHARED_FLAGS.variant, collectList)
     .option('--tier <tier>', 'force a comparison tier: exact, perceptual or statistical (default: chosen from the fingerprints)')
     .option('--accept', "promote the variant's current sample set to its goldens instead of checking")
     .option('--no-score', 'never run the face scorer; a set without scores cannot be checked at tiers that need them (exit 2)')
@@ -61,7 +62,6 @@ Examples:
   harness check experiments/tok-boy.yaml                   # later, or on another machine
   harness check experiments/tok-boy.yaml --variant rank-16 --tier perceptual --json`,
     );
-  variantOption(command);
   storeOption(datasetOption(jsonOption(command))).action(async (experiment: string, opts: CheckFlags) => {
     const commands = await import('../commands/check.ts');
     const variant = single('--variant', opts.variant, 'check one variant at a time');

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../cli.ts';
 import { UsageError } from '../errors.ts';
-import { datasetOption, deprecated, jsonOption, printWarnings, reportDirOption, runIdOption, single, storeOption, variantOption } from './common.ts';
+import { collectList, datasetOption, deprecated, jsonOption, printWarnings, reportDirOption, runIdOption, SHARED_FLAGS, single, storeOption } from './common.ts';
 import { exitCodesHelp } from './contract.ts';
 import { emit } from './io.ts';
 
@@ -26,6 +26,7 @@ export function definePush(program: Command, ctx: CliContext): void {
     .command('push')
     .description("publish a run's LoRA to a Hugging Face model repo (weights, model card, samples, report), or share run folders with --share-runs")
     .argument('<experiment>', 'experiment YAML, e.g. experiments/tok-boy.yaml')
+    .option('--variant <name>', SHARED_FLAGS.variant, collectList)
     .option('--repo <user/name>', 'target repo (default: hub.model_repo, or hub.runs_repo with --share-runs)')
     .addOption(new Option('--private', 'create the repo private (default: hub.private, true unless set)').conflicts('public'))
     .option('--public', 'create the repo public')
@@ -59,7 +60,6 @@ Examples:
   harness push experiments/tok-boy.yaml --variant rank-16 --repo me/tok-boy-lora --dry-run
   harness push experiments/tok-boy.yaml --share-runs --repo me/tok-boy-runs`,
     );
-  variantOption(command);
   runIdOption(command);
   reportDirOption(command);
   // the old `push --store --repo x` reads --repo as the store and x as a second argument: say what changed

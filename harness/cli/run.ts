@@ -4,7 +4,7 @@ import { ExitCode, UsageError } from '../errors.ts';
 import type { RunSelector } from '../pipeline/resolve.ts';
 import { formatGib, LOSS_EMA_FACTOR } from '../train/events.ts';
 import type { ProgressSnapshot, TrainReporter } from '../train/progress.ts';
-import { datasetOption, jsonOption, modelOptions, pythonOption, scriptOption, single, storeOption, unpinnedOption, variantOption, wholeNumber } from './common.ts';
+import { collectList, datasetOption, jsonOption, modelOptions, pythonOption, scriptOption, SHARED_FLAGS, single, storeOption, unpinnedOption, wholeNumber } from './common.ts';
 import { exitCodesHelp } from './contract.ts';
 import { emit, type Io } from './io.ts';
 
@@ -46,6 +46,7 @@ export function defineRun(program: Command, ctx: CliContext): void {
     .command('run')
     .description('one run end to end: train through the real diffusers script, sample, score (resumes an interrupted run)')
     .argument('<experiment>', 'experiment YAML, e.g. experiments/tok-boy.yaml')
+    .option('--variant <name>', SHARED_FLAGS.variant, collectList)
     .option('--index <n>', 'which run, by its position in `harness plan` (a SLURM array task passes $SLURM_ARRAY_TASK_ID)', wholeNumber)
     .option('--params-json-file <file>', 'the baseline plus these settings (a W&B sweep agent passes ${args_json_file}); {"variant": …} names a run')
     .addOption(new Option('--until <stage>', 'stop after this stage').choices(['train', 'sample', 'score']).default('score'))
@@ -84,7 +85,6 @@ Examples:
   harness run experiments/tok-boy.yaml --index "$SLURM_ARRAY_TASK_ID" --store /shared/runs
   harness run experiments/tok-boy.yaml --params-json-file params.json --until train`,
     );
-  variantOption(command);
   unpinnedOption(command);
   scriptOption(command);
   pythonOption(command);

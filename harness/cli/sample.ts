@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import type { CliContext } from '../cli.ts';
 import type { SampleProgress } from '../samples/render.ts';
 import { UsageError } from '../errors.ts';
-import { collectList, datasetOption, jsonOption, modelOptions, pythonOption, storeOption, variantOption } from './common.ts';
+import { collectList, datasetOption, jsonOption, modelOptions, pythonOption, SHARED_FLAGS, storeOption } from './common.ts';
 import { exitCodesHelp } from './contract.ts';
 import { emit, type Io } from './io.ts';
 import { table } from './table.ts';
@@ -30,6 +30,7 @@ export function defineSample(program: Command, ctx: CliContext): void {
     .command('sample')
     .description('render the fixed prompts × fixed seeds of trained runs (final weights, checkpoints) and of the base model')
     .argument('<experiment>', 'experiment YAML, e.g. experiments/tok-boy.yaml')
+    .option('--variant <name>', SHARED_FLAGS.variant, collectList)
     .option('--checkpoint <which>', 'final, a step number, all (every complete checkpoint-N) or none; repeat or comma-separate (default: final + samples.checkpoints)', list)
     .option('--seeds <list>', "seeds instead of the experiment's, e.g. 1,2,3 (a different spec: new set ids)")
     .option('--prompts <ids>', "a subset of the experiment's prompt ids, e.g. 01-profile-before,04-sickle")
@@ -57,7 +58,6 @@ Examples:
   harness sample experiments/tok-boy.yaml --variant baseline --seeds 7,8 --prompts 04-sickle
   harness sample experiments/tok-boy.yaml --control --json`,
     );
-  variantOption(command);
   pythonOption(command);
   modelOptions(command);
   storeOption(datasetOption(jsonOption(command))).action(async (experiment: string, flags: SampleFlags) => {

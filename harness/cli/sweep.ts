@@ -5,7 +5,7 @@ import type { PipelineFlags } from '../pipeline/session.ts';
 import type { RunSpec } from '../plan/planner.ts';
 import type { SweepReporter, SweepResult } from '../sweep/sweep.ts';
 import type { ProgressSnapshot } from '../train/progress.ts';
-import { collectList, datasetOption, deprecated, jsonOption, modelOptions, pythonOption, reportDirOption, scriptOption, storeOption, unpinnedOption, variantOption, wholeNumber } from './common.ts';
+import { collectList, datasetOption, deprecated, jsonOption, modelOptions, pythonOption, reportDirOption, scriptOption, SHARED_FLAGS, storeOption, unpinnedOption, wholeNumber } from './common.ts';
 import { exitCodesHelp } from './contract.ts';
 import { emit, type Io } from './io.ts';
 import { duration, gib, LOSS_LABEL, progressReporter } from './run.ts';
@@ -34,6 +34,7 @@ export function defineSweep(program: Command, ctx: CliContext): void {
     .command('sweep')
     .description('run the whole experiment: train → sample → score → mirror → report for every planned run, resumable')
     .argument('<experiment>', 'experiment YAML, e.g. experiments/tok-boy.yaml')
+    .option('--variant <name>', SHARED_FLAGS.variant, collectList)
     .option('--only <names>', 'deprecated spelling of --variant (comma-separated variant names)', collectList)
     .option('--max-runs <n>', 'at most n runs (in plan order)', wholeNumber)
     .option('--fail-fast', 'start no further run once one fails (default: record the failure and go on)')
@@ -68,7 +69,6 @@ Examples:
   harness sweep experiments/tok-boy.yaml --store /content/drive/MyDrive/harness/runs
   harness sweep experiments/tok-boy.yaml --gpus 0,1 --check`,
     );
-  variantOption(command);
   reportDirOption(command);
   unpinnedOption(command);
   scriptOption(command);
