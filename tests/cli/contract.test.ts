@@ -195,6 +195,8 @@ describe('the exit-code contract', () => {
       const label = `harness ${args.join(' ')} (${c.why})`;
       if (result.exitCode !== c.code) failures.push(`${label}: exit ${result.exitCode}, expected ${c.code}\n${result.stderr}`);
       expect(result.stderr, label).not.toContain('internal error');
+      // --no-preflight is a test switch, never the fix offered for a missing GPU
+      expect(result.stderr, label).not.toMatch(/pass --no-preflight|or --no-preflight/);
       expect(result.exitCode, label).not.toBe(70);
       const declared = COMMAND_EXIT_CODES[c.command]!;
       expect(Object.keys(declared).map(Number), `${label}: ${result.exitCode} is not in ${c.command}'s table`).toContain(result.exitCode);
