@@ -1,7 +1,8 @@
 // The thin CLI: commander parses, each command's CLI module lazy-loads its implementation and prints.
 import { Command, CommanderError } from 'commander';
 import { ExitCode } from './errors.ts';
-import type { Io } from './cli/io.ts';
+import { writeJsonError, type Io } from './cli/io.ts';
+import { exitCodesSummary } from './cli/contract.ts';
 import { COMMANDS } from './cli/registry.ts';
 
 export type { Io } from './cli/io.ts';
@@ -36,11 +37,45 @@ Start here:
   harness plan experiments/tok-boy.yaml     what would run, with the exact commands (no GPU needed)
   harness status experiments/tok-boy.yaml   the state of every planned run in the store
 
-Exit codes: 0 ok, 1 runs failed / problems found, 2 usage or config error, 3 remote service error,
-70 internal error, 130 interrupted.`,
+${exitCodesSummary()}`,
     );
   for (const define of COMMANDS) define(program, ctx);
   return program;
+}
+
+/** Words people type for a command that has another name here. */
+const OTHER_NAMES: Record<string, string> = {
+  train: 'run',
+  fit: 'run',
+  finetune: 'run',
+  'fine-tune': 'run',
+  start: 'sweep',
+  test: 'check',
+  regress: 'check',
+  regression: 'check',
+  eval: 'score',
+  evaluate: 'score',
+  generate: 'sample',
+  infer: 'sample',
+  render: 'sample',
+  upload: 'push',
+  publish: 'push',
+  download: 'pin --snapshot',
+  install: 'setup',
+  init: 'setup',
+  ls: 'status',
+  list: 'status',
+  runs: 'status',
+  env: 'doctor',
+  validate: 'dataset check',
+  prepare: 'dataset prepare',
+  captions: 'caption',
+};
+
+/** Whether the user asked for JSON (flags after `--` are arguments, not flags). */
+export function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
 }
 
 export async function runCli(argv: string[], io: Io): Promise<number> {
@@ -50,10 +85,22 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     program.outputHelp({ error: true });
     return ExitCode.usage;
   }
+  const first = argv[0]!;
+  const meant = OTHER_NAMES[first.toLowerCase()];
+  if (meant && !program.commands.some((c) => c.name() === first)) {
+    const message = `unknown command '${first}' (did you mean \`harness ${meant}\`?)`;
+    io.stderr.write(`${io.style.red(`error: ${message}`)}\n(add --help for usage)\n`);
+    if (wantsJson(argv)) writeJsonError(io, { message, hint: 'harness --help lists the commands', exitCode: ExitCode.usage });
+    return ExitCode.usage;
+  }
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return ExitCode.ok;
+      if (wantsJson(argv)) writeJsonError(io, { message: error.message.replace(/^error: /, ''), hint: 'add --help for usage', exitCode: ExitCode.usage });
+      return ExitCode.usage;
+    }
     throw error;
   }
   return exitCode;

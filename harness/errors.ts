@@ -11,6 +11,23 @@ export const ExitCode = {
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
+/**
+ * The one exit-code table of every command (README, `--help` and the contract test are generated from or
+ * checked against it). The line between 1 and 2: 1 means the work ran, or a check ran, and found something
+ * wrong; 2 means nothing was done because what was asked cannot be done as asked.
+ */
+export const EXIT_CODES: readonly { code: ExitCodeValue; meaning: string }[] = [
+  { code: ExitCode.ok, meaning: 'done; nothing failed and nothing was found wrong' },
+  { code: ExitCode.failed, meaning: 'a run failed, or a check ran and found problems (a regression, a dataset problem, an environment that is not ready)' },
+  {
+    code: ExitCode.usage,
+    meaning: 'nothing was done: bad flags, a bad experiment or input file, or something it needs is missing (dataset, store, goldens, script, Python packages, a GPU)',
+  },
+  { code: ExitCode.remote, meaning: 'a remote service refused or could not be reached (Hugging Face Hub, W&B, the script download, sbatch)' },
+  { code: ExitCode.bug, meaning: 'internal error: a bug in harness (please report it with the stack)' },
+  { code: ExitCode.interrupted, meaning: 'interrupted (Ctrl-C or SIGTERM); the same command again resumes' },
+];
+
 export class HarnessError extends Error {
   readonly exitCode: number;
   readonly hint: string | undefined;
@@ -77,7 +94,36 @@ export class RemoteError extends HarnessError {
 
 /** The user pressed Ctrl-C or the process got SIGTERM. Exit 130. */
 export class InterruptedError extends HarnessError {
-  constructor(message = 'interrupted') {
-    super(message, { exitCode: ExitCode.interrupted });
+  constructor(message = 'interrupted', hint?: string) {
+    super(message, { exitCode: ExitCode.interrupted, ...(hint === undefined ? {} : { hint }) });
   }
+}
+
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file or folder',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EISDIR: 'is a folder, not a file',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOSPC: 'no space left on the device',
+  EROFS: 'the file system is read-only',
+  EEXIST: 'already exists',
+  ENAMETOOLONG: 'the name is too long',
+  ELOOP: 'too many symbolic links',
+  EDQUOT: 'disk quota exceeded',
+  EMFILE: 'too many open files',
+};
+
+/**
+ * A file-system error that reached the top (a store on a full or read-only disk, a path that is a file):
+ * the user's environment or input, not a bug. Exit 2, naming the path; undefined for anything else.
+ */
+export function fileSystemError(error: unknown): UsageError | undefined {
+  const e = error as NodeJS.ErrnoException | undefined;
+  if (!e || typeof e !== 'object' || typeof e.code !== 'string' || !(e.code in FILE_ERRORS)) return undefined;
+  const where = e.path ? `${e.syscall ? `${e.syscall} ` : ''}${e.path}` : (e.syscall ?? 'a file operation');
+  return new UsageError(
+    `cannot ${where}: ${FILE_ERRORS[e.code]} (${e.code})`,
+    e.code === 'ENOSPC' || e.code === 'EDQUOT' ? 'free some space, or point --store at a larger disk' : 'check the path and its permissions',
+  );
 }

@@ -325,7 +325,7 @@ downloaded with progress into the runtime's Hugging Face cache.`),
   md('baseline-md', `## 8. The baseline first (about 1–1½ h on a T4)
 One run, then its samples and scores: look at them in the report before training the variants. Already done
 in an earlier session? It is skipped at once.`),
-  code('baseline', String.raw`harness(f'sweep {EXPERIMENT} --only baseline' + GPU_FLAG)`),
+  code('baseline', String.raw`harness(f'sweep {EXPERIMENT} --variant baseline' + GPU_FLAG)`),
   md('more-runs-md', `## 9. More runs this session (about 1–2 h each)
 \`--max-runs N\` takes the first N runs of the plan and skips the finished ones, so N is counted here from
 \`harness status\`: *Runs per session* runs that are not done yet. A run that fails is recorded and the sweep

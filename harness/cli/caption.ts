@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../cli.ts';
-import { jsonOption, printWarnings } from './common.ts';
+import { jsonOption, printWarnings, pythonOption } from './common.ts';
+import { exitCodesHelp } from './contract.ts';
 import { emit } from './io.ts';
 
 export function defineCaption(program: Command, ctx: CliContext): void {
@@ -12,7 +13,6 @@ export function defineCaption(program: Command, ctx: CliContext): void {
     .option('--prefix <text>', 'put before every caption (default: dataset.caption_prefix, else "a photo of TOK boy, ")')
     .option('--force', 'recaption every image, replacing hand-edited captions too')
     .option('--dry-run', 'show what would change in metadata.jsonl; write nothing (BLIP still runs for new images)')
-    .option('--python <exe>', 'Python interpreter with torch + transformers (default: $HARNESS_PYTHON, else python3)')
     .option('--model <dir>', 'a local BLIP folder (save_pretrained layout) instead of the pinned Hub model; recorded by the digest of its files')
     .addOption(new Option('--device <device>', 'where BLIP runs (fp16 on cuda, fp32 on cpu)').choices(['auto', 'cuda', 'cpu']).default('auto'))
     .addHelpText(
@@ -30,12 +30,15 @@ already recorded for the same file content are not captioned again; a new --pref
 Needs Python with the packages of python/requirements-cuda.txt:
   python3 -m pip install -r python/requirements-cuda.txt
 
+${exitCodesHelp('caption')}
+
 Examples:
   harness caption data/tok-boy --dry-run
   harness caption --experiment experiments/tok-boy.yaml
   harness caption data/tok-boy --force --python .venv/bin/python
   harness caption data/tok-boy --model ~/models/blip-image-captioning-base`,
     );
+  pythonOption(command);
   jsonOption(command).action(
     async (dir: string | undefined, opts: { experiment?: string; prefix?: string; force?: boolean; dryRun?: boolean; python?: string; model?: string; device: 'auto' | 'cuda' | 'cpu'; json?: boolean }) => {
       const { caption } = await import('../commands/caption.ts');

@@ -2,12 +2,13 @@ import type { Command } from 'commander';
 import type { CliContext } from '../cli.ts';
 import type { CheckReport, ImageCheck } from '../regression/types.ts';
 import type { AcceptResult } from '../regression/accept.ts';
-import { datasetOption, jsonOption, storeOption } from './common.ts';
+import { collectList, datasetOption, jsonOption, SHARED_FLAGS, single, storeOption } from './common.ts';
+import { exitCodesHelp } from './contract.ts';
 import { emit, type Io } from './io.ts';
 import { table } from './table.ts';
 
 interface CheckFlags {
-  variant?: string;
+  variant?: string[];
   tier?: string;
   accept?: boolean;
   score?: boolean;
@@ -21,10 +22,10 @@ export function defineCheck(program: Command, ctx: CliContext): void {
     .command('check')
     .description('regression check: compare the fixed-seed samples of a run with the accepted goldens')
     .argument('<experiment>', 'experiment YAML, e.g. experiments/tok-boy.yaml')
-    .option('--variant <name>', "the run to check (default: the experiment's regression.variant, else baseline)")
+    .option('--variant <name>', SHARED_FLAGS.variant, collectList)
     .option('--tier <tier>', 'force a comparison tier: exact, perceptual or statistical (default: chosen from the fingerprints)')
     .option('--accept', "promote the variant's current sample set to its goldens instead of checking")
-    .option('--no-score', 'never run the face scorer; a set without scores fails tiers that need them (exit 3)')
+    .option('--no-score', 'never run the face scorer; a set without scores cannot be checked at tiers that need them (exit 2)')
     .addHelpText(
       'after',
       `
@@ -51,8 +52,9 @@ regression: either restore them or accept new goldens.
 Writes runs/<experiment>/_checks/<variant>.json (the same JSON --json prints) and a pixelmatch diff
 image per failing image under _checks/<variant>-diffs/.
 
-Exit codes: 0 pass, 1 regression, 2 usage or config error (also: samples: settings differ, nothing
-sampled yet), 3 goldens missing or unreadable (or scores missing with --no-score).
+--variant picks the run to check (default: the experiment's regression.variant, else baseline).
+
+${exitCodesHelp('check')}
 
 Examples:
   harness check experiments/tok-boy.yaml --accept          # accept the baseline's samples as goldens
@@ -62,7 +64,8 @@ Examples:
     );
   storeOption(datasetOption(jsonOption(command))).action(async (experiment: string, opts: CheckFlags) => {
     const commands = await import('../commands/check.ts');
-    const common = { experiment, cwd: ctx.io.cwd, env: ctx.io.env, store: opts.store, dataset: opts.dataset, variant: opts.variant, tier: opts.tier, score: opts.score };
+    const variant = single('--variant', opts.variant, 'check one variant at a time');
+    const common = { experiment, cwd: ctx.io.cwd, env: ctx.io.env, store: opts.store, dataset: opts.dataset, variant, tier: opts.tier, score: opts.score };
     if (opts.accept) {
       const result = await commands.accept(common);
       emit(ctx.io, opts.json, result, renderAccept);

@@ -1,7 +1,8 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliContext } from '../cli.ts';
 import { formatProblem } from '../errors.ts';
-import { jsonOption, printWarnings } from './common.ts';
+import { interruptible, jsonOption, printWarnings, SHARED_FLAGS } from './common.ts';
+import { exitCodesHelp } from './contract.ts';
 import type { PreparedFile } from '../dataset/prepare.ts';
 import { emit } from './io.ts';
 import type { Style } from './style.ts';
@@ -36,25 +37,31 @@ function defineCheck(dataset: Command, ctx: CliContext): void {
     .option('--size <px>', 'expected width and height (default: dataset.image_size, else 1024)', positiveInt)
     .option('--min-images <n>', 'fewest images that can train (default: dataset.min_images, else 5)', positiveInt)
     .option('--prefix <text>', 'every prompt starts with this (default: dataset.caption_prefix, else "a photo of TOK boy, ")')
+    .option('--model <dir>', `${SHARED_FLAGS.model}: its tokenizer/ counts caption tokens exactly (default: the experiment's pinned snapshot, else an estimate)`)
     .addHelpText(
       'after',
       `
-Problems (exit 1): an image that does not decode, is not PNG, not square or not the expected size;
+Problems (exit 1): an image that does not decode, is not PNG, not square or not the expected size; an
+image with transparent pixels (the script drops alpha and trains on the colour under it) or a 16-bit
+greyscale PNG (the script clips it almost white); a metadata name that differs from the file's only in
+Unicode normalisation, case or spaces;
 fewer images than needed; a metadata.jsonl line that is not JSON, lacks file_name or prompt, names a
 missing file, a file outside the folder (../x.png, /abs/x.png, an escaping symlink) or a file twice;
 an image without a metadata line; a prompt without the trigger prefix; two images with the same pixels;
 metadata lines not sorted by file_name (row order changes training).
-Warnings (exit 0): very short captions, EXIF rotation, stray non-image files or subfolders.
-Exit codes: 0 clean, 1 problems found, 2 usage error.
+Warnings (exit 0): very short captions, captions over CLIP's 75 tokens (the script drops the rest; exact
+with the model's tokenizer files, else an estimate), line breaks in captions, images smaller than a run's
+resolution (upscaled), EXIF rotation, stray non-image files or subfolders.
+${exitCodesHelp('dataset check')}
 
 Examples:
   harness dataset check data/tok-boy
   harness dataset check --experiment experiments/tok-boy.yaml
   harness dataset check data/tok-boy --size 512 --json | jq '.problems[].message'`,
     );
-  jsonOption(command).action(async (dir: string | undefined, opts: { experiment?: string; size?: number; minImages?: number; prefix?: string; json?: boolean }) => {
+  jsonOption(command).action(async (dir: string | undefined, opts: { experiment?: string; size?: number; minImages?: number; prefix?: string; model?: string; json?: boolean }) => {
     const { datasetCheck } = await import('../commands/dataset.ts');
-    const result = await datasetCheck({ dir, experiment: opts.experiment, size: opts.size, minImages: opts.minImages, prefix: opts.prefix, cwd: ctx.io.cwd, env: ctx.io.env });
+    const result = await datasetCheck({ dir, experiment: opts.experiment, size: opts.size, minImages: opts.minImages, prefix: opts.prefix, model: opts.model, cwd: ctx.io.cwd, env: ctx.io.env });
     if (result.problems.length > 0) ctx.setExitCode(1);
     emit(ctx.io, opts.json, result, (r, io) => {
       const s = r.settings;
@@ -97,6 +104,11 @@ Crop modes (the square's side is the photo's short side either way; only its pos
           "center-no-face" in the manifest). Loads the models once (a few seconds), then about
           half a second per photo on a CPU.
 
+An interrupted prepare (Ctrl-C) keeps what it finished: the same command again resumes, redoing only
+the photos not yet written.
+
+${exitCodesHelp('dataset prepare')}
+
 Examples:
   harness dataset prepare ~/Pictures/tok data/tok-boy
   harness dataset prepare photos/ data/tok-boy-512 --size 512
@@ -104,7 +116,13 @@ Examples:
     );
   jsonOption(command).action(async (src: string, dst: string, opts: { size: number; crop: 'center' | 'face'; force?: boolean; json?: boolean }) => {
     const { datasetPrepare } = await import('../commands/dataset.ts');
-    const result = await datasetPrepare({ src, dst, size: opts.size, crop: opts.crop, force: opts.force, cwd: ctx.io.cwd });
+    const stop = interruptible(ctx.io, 'finishing the photo in hand, then stopping');
+    let result;
+    try {
+      result = await datasetPrepare({ src, dst, size: opts.size, crop: opts.crop, force: opts.force, cwd: ctx.io.cwd, signal: stop.signal });
+    } finally {
+      stop.dispose();
+    }
     if (result.counts.failed > 0) ctx.setExitCode(1);
     if (!opts.json) printWarnings(ctx.io, result.warnings);
     emit(ctx.io, opts.json, result, (r, io) => {
@@ -117,7 +135,7 @@ Examples:
       ]);
       const c = r.counts;
       const faces = r.noFace ? ` · ${c.written - r.noFace.length} cropped on the face, ${r.noFace.length} at the centre (no face)${r.noFace.length ? `: ${r.noFace.join(', ')}` : ''}` : '';
-      return `${table(['source', 'result', 'details'], rows)}\n\n${c.written} written, ${c.skipped} skipped, ${c.failed} failed${faces} · ${r.size}×${r.size} PNG · manifest ${r.manifest}`;
+      return `${table(['source', 'result', 'details'], rows)}\n\n${c.written} written${r.resumed ? ` (${r.resumed} kept from the interrupted run)` : ''}, ${c.skipped} skipped, ${c.failed} failed${faces} · ${r.size}×${r.size} PNG · manifest ${r.manifest}`;
     });
   });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../cli.ts';
-import { jsonOption } from './common.ts';
+import { jsonOption, pythonOption } from './common.ts';
+import { exitCodesHelp } from './contract.ts';
 import { emit } from './io.ts';
 import { renderEnvCheck } from './setup.ts';
 
@@ -9,7 +10,6 @@ export function defineDoctor(program: Command, ctx: CliContext): void {
     .command('doctor')
     .description('check the Python environment and the GPU for training (downloads nothing)')
     .argument('[experiment]', "experiment YAML: also check its runs' needs (bf16, 8-bit Adam, …) and the cached script")
-    .option('--python <exe>', 'the Python to check (default: $HARNESS_PYTHON, else the environment named by python.requirements in the experiment, else python3)')
     .addHelpText(
       'after',
       `
@@ -18,12 +18,13 @@ diffusers/transformers/accelerate/peft/bitsandbytes/datasets versions, every GPU
 memory and driver. Refuses what cannot work: bf16 below compute capability 8.0, a torch without kernels
 for the card (torch ≥ 2.8 from the CUDA 12.8+ builds has none for a P100), missing packages.
 
-Exit code 0 when training can run, 1 when something is missing or wrong (each with its fix).
+${exitCodesHelp('doctor')}
 
 Examples:
   harness doctor
   harness doctor experiments/tok-boy.yaml --python /opt/venv/bin/python --json`,
     );
+  pythonOption(command);
   jsonOption(command).action(async (experiment: string | undefined, opts: { json?: boolean; python?: string }) => {
     const { doctor } = await import('../commands/doctor.ts');
     const result = await doctor({ cwd: ctx.io.cwd, env: ctx.io.env, ...(experiment ? { experiment } : {}), ...(opts.python ? { python: opts.python } : {}) });

@@ -1,13 +1,8 @@
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { CliContext } from '../cli.ts';
-import { datasetOption, jsonOption, storeOption } from './common.ts';
+import { datasetOption, jsonOption, outFileOption, scriptOption, storeOption, wholeNumber as positiveInt } from './common.ts';
+import { exitCodesHelp } from './contract.ts';
 import { emit } from './io.ts';
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
-  return n;
-}
 
 export function defineExport(program: Command, ctx: CliContext): void {
   const group = program
@@ -22,7 +17,6 @@ export function defineExport(program: Command, ctx: CliContext): void {
     .addOption(new Option('--metric <metric>', 'what the sweep optimises').choices(['identity', 'loss']).default('identity'))
     .addOption(new Option('--over <what>', 'runs: one `variant` parameter over every planned run; grid: the grid axes').choices(['runs', 'grid']).default('runs'))
     .option('--run-cap <n>', 'stop a random/bayes sweep after n trials', positiveInt)
-    .option('--out <file>', 'where to write the sweep config (default: <experiment>.sweep.yaml)')
     .addHelpText(
       'after',
       `
@@ -30,8 +24,11 @@ Each trial gets the same run id as the equivalent variant or grid point, so resu
 from \`harness sweep\` never duplicate. Then:
   wandb sweep --project tok-boy tok-boy.sweep.yaml      # prints the sweep id
   wandb agent <entity>/tok-boy/<sweep-id>               # on each GPU box, in a harness checkout
-  harness pull experiments/tok-boy.yaml --from <user>/<runs-repo> && harness report experiments/tok-boy.yaml`,
+  harness pull experiments/tok-boy.yaml --from <user>/<runs-repo> && harness report experiments/tok-boy.yaml
+
+${exitCodesHelp('export wandb-sweep')}`,
     );
+  outFileOption(sweep, 'the sweep config (default: <experiment>.sweep.yaml)');
   storeOption(datasetOption(jsonOption(sweep))).action(async (experiment: string, opts) => {
     const { exportWandbSweep } = await import('../commands/export.ts');
     const result = await exportWandbSweep({ experiment, cwd: ctx.io.cwd, env: ctx.io.env, ...opts });
@@ -49,8 +46,6 @@ from \`harness sweep\` never duplicate. Then:
     .option('--cpus-per-task <n>', 'CPUs per task', positiveInt)
     .option('--mem <size>', 'memory per task, e.g. 32G')
     .option('--account <name>', 'SLURM account')
-    .option('--out <file>', 'where to write the script (default: <experiment>.sbatch)')
-    .option('--script <file>', 'a local copy of the diffusers training script for every task (its sha256 names the runs)')
     .option('--run-args <args>', 'appended to each task\'s `harness run`, e.g. "--python /opt/venv/bin/python"')
     .option('--submit', 'submit it with sbatch and print the job id')
     .addHelpText(
@@ -59,9 +54,13 @@ from \`harness sweep\` never duplicate. Then:
 The store must be on a file system every node sees (run locks keep two tasks off one run). Tasks are
 --requeue'd: a preempted task starts again and resumes from its run's last complete checkpoint.
 
+${exitCodesHelp('export slurm')}
+
 Example:
   harness export slurm experiments/tok-boy.yaml --store /shared/runs --partition gpu --max-parallel 4 --submit`,
     );
+  outFileOption(slurm, 'the sbatch script (default: <experiment>.sbatch)');
+  scriptOption(slurm);
   storeOption(datasetOption(jsonOption(slurm))).action(async (experiment: string, opts) => {
     const { exportSlurm } = await import('../commands/export.ts');
     const result = await exportSlurm({ experiment, cwd: ctx.io.cwd, env: ctx.io.env, ...opts });

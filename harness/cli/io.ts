@@ -34,3 +34,9 @@ export function emit<T>(io: Io, json: boolean | undefined, data: T, render: (dat
   const text = render(data, io);
   if (text) io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
+
+/** `--json` on failure: the same fields on stdout that a person reads on stderr. */
+export function writeJsonError(io: Io, error: { message: string; hint?: string | undefined; exitCode: number }): void {
+  const body = { schemaVersion: 1, error: { message: error.message, hint: error.hint ?? null, exitCode: error.exitCode } };
+  io.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+}

@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../cli.ts';
 import type { Io } from './io.ts';
-import { jsonOption } from './common.ts';
+import { interruptible, jsonOption } from './common.ts';
+import { exitCodesHelp } from './contract.ts';
+import { InterruptedError } from '../errors.ts';
+import { untilAborted } from '../util/abort.ts';
 import { emit } from './io.ts';
 import { table } from './table.ts';
 
@@ -30,6 +33,11 @@ where they stopped and every file is checked against the size and sha256 the Hub
 Auth: HF_TOKEN, or the token file \`hf auth login\` writes ($HF_HOME/token); needed only for gated or
 private repos. HF_ENDPOINT selects a mirror.
 
+What it waits on (each Hub request, each retry after no answer) is said on stderr. Ctrl-C stops at once:
+the experiment file is only ever replaced whole, and downloads resume where they stopped.
+
+${exitCodesHelp('pin')}
+
 Examples:
   harness pin experiments/tok-boy.yaml
   harness pin experiments/tok-boy.yaml --snapshot
@@ -39,17 +47,32 @@ Examples:
     async (experiment: string, opts: { json?: boolean; update?: boolean; revision: string; dryRun?: boolean; snapshot?: boolean; verifyCache?: boolean }) => {
       const { pin } = await import('../commands/pin.ts');
       const progress = progressPrinter(ctx.io);
-      const result = await pin({
-        experiment,
-        cwd: ctx.io.cwd,
-        env: ctx.io.env,
-        revision: opts.revision,
-        ...(opts.update ? { update: true } : {}),
-        ...(opts.dryRun ? { dryRun: true } : {}),
-        ...(opts.snapshot ? { snapshot: true, onProgress: progress.update } : {}),
-        ...(opts.verifyCache ? { verify: 'full' as const } : {}),
-      });
-      progress.done();
+      const stop = interruptible(ctx.io, 'stopping pin');
+      const io = ctx.io;
+      let result;
+      try {
+        result = await untilAborted(
+          pin({
+            experiment,
+            cwd: ctx.io.cwd,
+            env: ctx.io.env,
+            revision: opts.revision,
+            ...(opts.update ? { update: true } : {}),
+            ...(opts.dryRun ? { dryRun: true } : {}),
+            ...(opts.snapshot ? { snapshot: true, onProgress: progress.update } : {}),
+            ...(opts.verifyCache ? { verify: 'full' as const } : {}),
+            onWait: (message) => {
+              progress.done();
+              io.stderr.write(`${io.style.dim(message)}…\n`);
+            },
+          }),
+          stop.signal,
+          () => new InterruptedError('pin interrupted', `run the same command again: ${experiment} is replaced whole or not at all, and downloads resume where they stopped`),
+        );
+      } finally {
+        stop.dispose();
+        progress.done();
+      }
       emit(ctx.io, opts.json, result, (r, io) => {
         const rows = r.refs.map((ref) => [ref.key, ref.id, ref.commit, ref.changed ? (ref.before ? `was ${ref.before.slice(0, 12)}` : 'pinned') : 'unchanged']);
         const lines = [table(['key', 'repo', 'commit', ''], rows), ''];

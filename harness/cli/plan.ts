@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../cli.ts';
-import { datasetOption, jsonOption, printWarnings, storeOption } from './common.ts';
+import { datasetOption, jsonOption, printWarnings, scriptOption, storeOption } from './common.ts';
+import { exitCodesHelp } from './contract.ts';
 import { emit } from './io.ts';
 import { formatSetting, shellQuote, table } from './table.ts';
 
@@ -16,11 +17,13 @@ Nothing is written and no GPU is needed. Run ids are <variant>-<hash8>, the hash
 settings, the dataset content, the script sha256 and the model commits: same inputs, same id, and a
 finished run is never trained again. Without the dataset folder the ids are marked provisional.
 
+${exitCodesHelp('plan')}
+
 Examples:
   harness plan experiments/tok-boy.yaml
   harness plan experiments/tok-boy.yaml --json | jq '.runs[].id'`,
     );
-  command.option('--script <file>', 'plan with a local copy of the training script (as `run`/`sweep --script` would: its sha256 is in the ids)');
+  scriptOption(command);
   storeOption(datasetOption(jsonOption(command))).action(async (experiment: string, opts: { json?: boolean; store?: string; dataset?: string; script?: string }) => {
     const { plan } = await import('../commands/plan.ts');
     const result = await plan({ experiment, cwd: ctx.io.cwd, env: ctx.io.env, store: opts.store, dataset: opts.dataset, ...(opts.script ? { script: opts.script } : {}) });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../cli.ts';
-import { jsonOption, storeOption } from './common.ts';
+import { jsonOption, runIdOption, storeOption } from './common.ts';
+import { exitCodesHelp } from './contract.ts';
 import { emit } from './io.ts';
 import { table } from './table.ts';
 import { formatBytes } from './pin.ts';
@@ -8,10 +9,9 @@ import { formatBytes } from './pin.ts';
 export function definePull(program: Command, ctx: CliContext): void {
   const command = program
     .command('pull')
-    .description('bring run folders shared with `harness push --store` from a Hub dataset repo into the local run store')
+    .description('bring run folders shared with `harness push --share-runs` from a Hub dataset repo into the local run store')
     .argument('<experiment>', 'experiment YAML, e.g. experiments/tok-boy.yaml')
     .option('--from <user/name>', 'dataset repo (default: hub.runs_repo in the experiment)')
-    .option('--run <id...>', 'only these run ids')
     .option('--with-checkpoints', 'also fetch output/checkpoint-*/ when the repo has them')
     .option('--dry-run', 'compare and report; download nothing')
     .addHelpText(
@@ -24,10 +24,13 @@ checked against the size and hash the Hub lists. Runs locked by a live process h
 
 Auth: HF_TOKEN or the token file \`hf auth login\` writes, for private repos.
 
+${exitCodesHelp('pull')}
+
 Examples:
   harness pull experiments/tok-boy.yaml --from me/tok-boy-runs
   harness pull experiments/tok-boy.yaml --from me/tok-boy-runs --dry-run --json`,
     );
+  runIdOption(command);
   storeOption(jsonOption(command)).action(
     async (experiment: string, opts: { json?: boolean; from?: string; run?: string[]; withCheckpoints?: boolean; dryRun?: boolean; store?: string }) => {
       const { pull } = await import('../commands/pull.ts');
@@ -40,6 +43,7 @@ Examples:
         ...(opts.run ? { runs: opts.run } : {}),
         ...(opts.withCheckpoints ? { withCheckpoints: true } : {}),
         ...(opts.dryRun ? { dryRun: true } : {}),
+        onWait: (message) => ctx.io.stderr.write(`${ctx.io.style.dim(message)}…\n`),
       });
       if (result.counts.conflict > 0) ctx.setExitCode(1);
       emit(ctx.io, opts.json, result, (r, io) => {

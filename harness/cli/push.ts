@@ -1,37 +1,38 @@
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../cli.ts';
-import { datasetOption, jsonOption, printWarnings } from './common.ts';
+import { UsageError } from '../errors.ts';
+import { collectList, datasetOption, deprecated, jsonOption, printWarnings, reportDirOption, runIdOption, SHARED_FLAGS, single, storeOption } from './common.ts';
+import { exitCodesHelp } from './contract.ts';
 import { emit } from './io.ts';
 
 interface PushFlags {
   json?: boolean;
-  variant?: string;
-  run?: string;
+  variant?: string[];
+  run?: string[];
   repo?: string;
   private?: boolean;
   public?: boolean;
-  store?: boolean;
+  shareRuns?: boolean;
+  store?: string;
   storeRoot?: string;
   dataset?: string;
   withCheckpoints?: boolean;
-  report?: string;
+  reportDir?: string;
   dryRun?: boolean;
 }
 
 export function definePush(program: Command, ctx: CliContext): void {
   const command = program
     .command('push')
-    .description("publish a run's LoRA to a Hugging Face model repo (weights, model card, samples, report), or share run folders with --store")
+    .description("publish a run's LoRA to a Hugging Face model repo (weights, model card, samples, report), or share run folders with --share-runs")
     .argument('<experiment>', 'experiment YAML, e.g. experiments/tok-boy.yaml')
-    .option('--variant <name>', 'the run to publish, by variant name (baseline, lr-low, …)')
-    .option('--run <id>', 'the run to publish, by run id (when a variant has several runs in the store)')
-    .option('--repo <user/name>', 'target repo (default: hub.model_repo, or hub.runs_repo with --store)')
+    .option('--variant <name>', SHARED_FLAGS.variant, collectList)
+    .option('--repo <user/name>', 'target repo (default: hub.model_repo, or hub.runs_repo with --share-runs)')
     .addOption(new Option('--private', 'create the repo private (default: hub.private, true unless set)').conflicts('public'))
     .option('--public', 'create the repo public')
-    .option('--store', 'share the run folders of this experiment through a dataset repo instead (see `harness pull`)')
-    .option('--with-checkpoints', 'with --store: include output/checkpoint-*/ (large)')
-    .option('--store-root <dir>', "run store root (default: $HARNESS_STORE, the experiment's store:, or ./runs)")
-    .option('--report <dir>', 'report folder to include (default: reports/<experiment>)')
+    .option('--share-runs', 'share the run folders of this experiment through a dataset repo instead (see `harness pull`)')
+    .option('--with-checkpoints', 'with --share-runs: include output/checkpoint-*/ (large)')
+    .addOption(new Option('--store-root <dir>', 'deprecated: use --store').hideHelp())
     .option('--dry-run', 'compare with the remote and list what would be uploaded; change nothing')
     .addHelpText(
       'after',
@@ -43,33 +44,50 @@ weights with its scores under samples/; training/spec.json; report/report.md and
 Missing samples, scores or report are skipped and listed. Files already on the Hub with the same
 content are not uploaded again; if nothing changed, no commit is made.
 
---store uploads every run folder of the experiment (except locks, dataset caches, checkpoints unless
+--variant or --run picks the one run to publish (--run when a variant has several runs in the store).
+
+--share-runs uploads every run folder of the experiment (except locks, dataset caches, checkpoints unless
 --with-checkpoints, and runs in progress) to <repo>/<experiment>/<run-id>/, so runs made on several
 machines can be pulled together (\`harness pull\`) and reported as one sweep.
 
 Auth: HF_TOKEN, or the token file \`hf auth login\` writes ($HF_HOME/token); the token needs the
 "write" role. It is never printed or stored. HF_ENDPOINT selects a mirror.
 
+${exitCodesHelp('push')}
+
 Examples:
   harness push experiments/tok-boy.yaml --variant baseline --repo me/tok-boy-lora
   harness push experiments/tok-boy.yaml --variant rank-16 --repo me/tok-boy-lora --dry-run
-  harness push experiments/tok-boy.yaml --store --repo me/tok-boy-runs`,
+  harness push experiments/tok-boy.yaml --share-runs --repo me/tok-boy-runs`,
     );
-  datasetOption(jsonOption(command)).action(async (experiment: string, opts: PushFlags) => {
+  runIdOption(command);
+  reportDirOption(command);
+  // the old `push --store --repo x` reads --repo as the store and x as a second argument: say what changed
+  command.allowExcessArguments(true);
+  storeOption(datasetOption(jsonOption(command))).action(async (experiment: string, opts: PushFlags, cmd: Command) => {
     const { push } = await import('../commands/push.ts');
+    // --store used to be push's switch for sharing run folders; now it names the store, as everywhere
+    if (opts.store !== undefined && opts.store.startsWith('-')) {
+      throw new UsageError(`--store takes the run store folder, got "${opts.store}"`, 'to share the run folders through a dataset repo, use --share-runs');
+    }
+    if (cmd.args.length > 1) throw new UsageError(`too many arguments: ${cmd.args.slice(1).join(' ')}`, 'harness push <experiment> [options]; see harness push --help');
+    if (opts.storeRoot !== undefined) deprecated(ctx.io, 'push --store-root', '--store');
+    const store = opts.store ?? opts.storeRoot;
+    const variant = single('--variant', opts.variant, 'push publishes one run');
+    const run = single('--run', opts.run, 'push publishes one run');
     const result = await push({
       experiment,
       cwd: ctx.io.cwd,
       env: ctx.io.env,
-      ...(opts.storeRoot ? { store: opts.storeRoot } : {}),
+      ...(store ? { store } : {}),
       ...(opts.dataset ? { dataset: opts.dataset } : {}),
-      ...(opts.variant ? { variant: opts.variant } : {}),
-      ...(opts.run ? { run: opts.run } : {}),
+      ...(variant ? { variant } : {}),
+      ...(run ? { run } : {}),
       ...(opts.repo ? { repo: opts.repo } : {}),
       ...(opts.private ? { private: true } : opts.public ? { private: false } : {}),
-      ...(opts.store ? { shareStore: true } : {}),
+      ...(opts.shareRuns ? { shareStore: true } : {}),
       ...(opts.withCheckpoints ? { withCheckpoints: true } : {}),
-      ...(opts.report ? { reportDir: opts.report } : {}),
+      ...(opts.reportDir ? { reportDir: opts.reportDir } : {}),
       ...(opts.dryRun ? { dryRun: true } : {}),
     });
     printWarnings(ctx.io, result.warnings);

@@ -1,7 +1,8 @@
 import path from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { CliContext } from '../cli.ts';
-import { datasetOption, jsonOption, storeOption } from './common.ts';
+import { datasetOption, deprecated, jsonOption, reportDirOption, storeOption } from './common.ts';
+import { exitCodesHelp } from './contract.ts';
 import { emit } from './io.ts';
 
 export function defineReport(program: Command, ctx: CliContext): void {
@@ -9,7 +10,7 @@ export function defineReport(program: Command, ctx: CliContext): void {
     .command('report')
     .description('write a Markdown comparison of the runs (report.md + SVG charts + PNG contact sheets) from the run store')
     .argument('<experiment>', 'experiment YAML, e.g. experiments/tok-boy.yaml')
-    .option('--out <dir>', 'report folder (default: reports/<experiment name>)')
+    .addOption(new Option('--out <dir>', 'deprecated: use --report-dir').hideHelp())
     .addHelpText(
       'after',
       `
@@ -22,16 +23,21 @@ planned, running, failed and finished runs. It contains:
   - contact sheets per scene (sheets/*.png) and the nine-scene series per run (series/*.png), linking
     to full-size copies of the samples (images/, hard links where the file system allows)
   - regression verdicts of \`harness check\`, and what is needed to redo each run
-Same store, same bytes: the report can be committed and diffed. Links are relative.
+Same store, same bytes: the report can be committed and diffed. Links are relative. Reports follow the
+store: reports/<experiment>/ beside a store called runs/, DIR-reports/<experiment>/ beside another store DIR.
+
+${exitCodesHelp('report')}
 
 Examples:
   harness report experiments/tok-boy.yaml
-  harness report experiments/tok-boy.yaml --out /tmp/tok-boy-report --store /mnt/drive/runs
+  harness report experiments/tok-boy.yaml --report-dir /tmp/tok-boy-report --store /mnt/drive/runs
   harness report experiments/tok-boy.yaml --json | jq .best`,
     );
-  storeOption(datasetOption(jsonOption(command))).action(async (experiment: string, opts: { json?: boolean; store?: string; dataset?: string; out?: string }) => {
+  storeOption(datasetOption(jsonOption(reportDirOption(command)))).action(async (experiment: string, opts: { json?: boolean; store?: string; dataset?: string; out?: string; reportDir?: string }) => {
     const { report } = await import('../commands/report.ts');
-    const result = await report({ experiment, cwd: ctx.io.cwd, env: ctx.io.env, store: opts.store, dataset: opts.dataset, out: opts.out });
+    if (opts.out !== undefined) deprecated(ctx.io, 'report --out', '--report-dir');
+    const out = opts.reportDir ?? opts.out;
+    const result = await report({ experiment, cwd: ctx.io.cwd, env: ctx.io.env, store: opts.store, dataset: opts.dataset, ...(out ? { out } : {}) });
     for (const warning of result.warnings) ctx.io.stderr.write(`${ctx.io.style.yellow('warning')} ${warning}\n`);
     emit(ctx.io, opts.json, result, (r, io) => {
       const shown = path.relative(io.cwd, r.reportPath) || r.reportPath;

@@ -1,14 +1,17 @@
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { CliContext } from '../cli.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import type { RunSelector } from '../pipeline/resolve.ts';
 import type { SampleProgress } from '../samples/render.ts';
+import { formatGib, LOSS_EMA_FACTOR } from '../train/events.ts';
 import type { ProgressSnapshot, TrainReporter } from '../train/progress.ts';
-import { datasetOption, jsonOption, storeOption } from './common.ts';
+import { collectList, datasetOption, jsonOption, modelOptions, pythonOption, scriptOption, SHARED_FLAGS, single, storeOption, unpinnedOption, wholeNumber } from './common.ts';
+import { exitCodesHelp } from './contract.ts';
 import { emit, type Io } from './io.ts';
 
 interface RunFlags {
-  variant?: string;
+  variant?: string[];
+  unpinned?: boolean;
   index?: number;
   paramsJsonFile?: string;
   until?: 'train' | 'sample' | 'score';
@@ -22,24 +25,19 @@ interface RunFlags {
   script?: string;
   python?: string;
   launcher?: 'python' | 'accelerate';
-  numProcesses?: string;
+  numProcesses?: number;
   set?: string[];
   preflight?: boolean;
   finalReload?: boolean;
 }
 
-function wholeNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
-  return n;
-}
-
 function selectorOf(opts: RunFlags): RunSelector {
-  const given = [opts.variant !== undefined, opts.index !== undefined, opts.paramsJsonFile !== undefined].filter(Boolean).length;
+  const variant = single('--variant', opts.variant, '`harness run` does one run; `harness sweep --variant a,b` does several');
+  const given = [variant !== undefined, opts.index !== undefined, opts.paramsJsonFile !== undefined].filter(Boolean).length;
   if (given !== 1) {
     throw new UsageError('name exactly one run: --variant NAME, --index N or --params-json-file FILE', 'see `harness plan <experiment>` for the runs and their order');
   }
-  if (opts.variant !== undefined) return { variant: opts.variant };
+  if (variant !== undefined) return { variant };
   if (opts.index !== undefined) return { index: opts.index };
   return { paramsFile: opts.paramsJsonFile! };
 }
@@ -49,20 +47,16 @@ export function defineRun(program: Command, ctx: CliContext): void {
     .command('run')
     .description('one run end to end: train through the real diffusers script, sample, score (resumes an interrupted run)')
     .argument('<experiment>', 'experiment YAML, e.g. experiments/tok-boy.yaml')
-    .option('--variant <name>', 'which run: baseline, a name under variants:, or a grid-… name from `harness plan`')
+    .option('--variant <name>', SHARED_FLAGS.variant, collectList)
     .option('--index <n>', 'which run, by its position in `harness plan` (a SLURM array task passes $SLURM_ARRAY_TASK_ID)', wholeNumber)
     .option('--params-json-file <file>', 'the baseline plus these settings (a W&B sweep agent passes ${args_json_file}); {"variant": …} names a run')
     .addOption(new Option('--until <stage>', 'stop after this stage').choices(['train', 'sample', 'score']).default('score'))
     .addOption(new Option('--device <device>', 'where training and sampling run (default: cuda when torch sees a GPU, else cpu)').choices(['cuda', 'cpu']))
     .option('--batch-size <n>', 'images per sampler batch (default 1, for a 16 GB card at 1024²)', wholeNumber)
-    .option('--model <dir>', 'local folder of the base model (instead of the pinned snapshot in the HF cache)')
-    .option('--vae <dir>', 'local folder of the VAE (instead of the pinned snapshot)')
-    .option('--script <file>', 'a local copy of the diffusers training script (its sha256 is recorded; a mismatch with the pin is a warning and changes the run id)')
-    .option('--python <exe>', 'the Python that has torch/diffusers (default: $HARNESS_PYTHON, else the environment named by python.requirements in the experiment, else python3)')
     .addOption(new Option('--launcher <name>', 'python: one process; accelerate: `accelerate launch` with a harness-owned config').choices(['python', 'accelerate']).default('python'))
-    .option('--num-processes <n>', 'processes for --launcher accelerate', '1')
+    .option('--num-processes <n>', 'processes for --launcher accelerate', wholeNumber)
     .option('--set <key=value...>', 'one-off training setting (diffusers flag without dashes); gives a new run id')
-    .option('--no-preflight', 'skip the Python/GPU checks (machines without a GPU running a stand-in trainer, tests)')
+    .option('--no-preflight', 'skip the Python/GPU checks: only for stand-in trainers in tests, never a fix for a missing GPU')
     .option('--final-reload', "let the script do its full-pipeline reload after saving (skipped by default: it OOMs Colab's RAM)")
     .addHelpText(
       'after',
@@ -70,15 +64,19 @@ export function defineRun(program: Command, ctx: CliContext): void {
 Exactly one of --variant, --index and --params-json-file names the run. Under a W&B sweep agent
 (WANDB_RUN_ID and WANDB_SWEEP_ID set), the W&B run takes the agent's name and joins its sweep.
 
+Before the run folder exists, the environment (Python packages, torch, the GPU), the dataset and the
+model folders are checked; what stops the run is printed whole (exit 2). Unpinned models are refused
+unless --unpinned (or local --model/--vae folders), as \`harness sweep\` refuses them.
+
 Everything is decided before the trainer starts: the run folder gets spec.json, command.json, env.json and
 status.json, then \`python python/train.py <run>/spec.json\` runs the unmodified script in its own process
 group. Metrics (loss, lr, VRAM per optimizer step) stream into events.jsonl; stdout/stderr into train.log.
 
 A finished run is never trained again. An interrupted or failed run resumes from the newest complete
-checkpoint of its own output folder. Ctrl-C stops the trainer (the run is marked interrupted, exit 130).
+checkpoint of its own output folder. Ctrl-C stops the trainer (the run is marked interrupted, exit 130;
+the same command resumes it).
 
-Exit codes: 0 trained (or already trained), 1 the run failed (status.json says why: oom, nan_loss, crashed,
-invalid_weights, preflight), 2 usage or config error, 130 interrupted.
+${exitCodesHelp('run')}
 
 Examples:
   harness setup experiments/tok-boy.yaml && harness run experiments/tok-boy.yaml --variant baseline
@@ -88,6 +86,10 @@ Examples:
   harness run experiments/tok-boy.yaml --index "$SLURM_ARRAY_TASK_ID" --store /shared/runs
   harness run experiments/tok-boy.yaml --params-json-file params.json --until train`,
     );
+  unpinnedOption(command);
+  scriptOption(command);
+  pythonOption(command);
+  modelOptions(command);
   storeOption(datasetOption(jsonOption(command))).action(async (experiment: string, opts: RunFlags) => {
     const { run } = await import('../commands/run.ts');
     const reporter = progressReporter(ctx.io);
@@ -125,7 +127,8 @@ Examples:
         ...(opts.script ? { script: opts.script } : {}),
         ...(opts.python ? { python: opts.python } : {}),
         ...(opts.launcher ? { launcher: opts.launcher } : {}),
-        numProcesses: Math.max(1, Number(opts.numProcesses ?? 1) || 1),
+        numProcesses: Math.max(1, opts.numProcesses ?? 1),
+        unpinned: opts.unpinned === true,
         set: opts.set ?? [],
         preflight: opts.preflight !== false,
         finalReload: opts.finalReload === true,
@@ -140,31 +143,36 @@ Examples:
     }
     const { syncCommand } = await import('../tracking/backlog.ts');
     emit(ctx.io, opts.json, result, (r, io) => {
+      // a run the user stopped is interrupted, not failed: the same command resumes it
       const head =
         r.outcome === 'trained'
           ? `${io.style.green('trained')} ${r.runId}: ${r.message}`
           : r.outcome === 'already_trained'
             ? `${r.runId}: ${r.message}`
-            : `${io.style.red('failed')} ${r.runId} (${r.reason}): ${r.message}`;
+            : r.reason === 'interrupted'
+              ? `${io.style.yellow('interrupted')} ${r.runId}: ${r.message}`
+              : `${io.style.red('failed')} ${r.runId} (${r.reason}): ${r.message}`;
       const lines = [head];
       const s = r.summary;
       if (s && s.steps > 0) {
         const facts = [
           `steps ${s.lastStep}${r.totalSteps ? `/${r.totalSteps}` : ''}`,
-          s.finalLoss !== null ? `final loss ${s.finalLoss.toPrecision(3)} (min ${s.minLoss?.toPrecision(3)})` : null,
-          s.peakVramMb !== null ? `peak VRAM ${(s.peakVramMb / 1024).toFixed(1)} GB` : null,
+          s.finalLoss !== null ? `loss (${LOSS_LABEL}) final ${s.finalLoss.toPrecision(3)}, min ${s.minLoss?.toPrecision(3)}` : null,
+          s.peakVramMb !== null ? `peak VRAM ${gib(s.peakVramMb)}` : null,
           s.secondsPerStep !== null ? `${s.secondsPerStep.toFixed(2)} s/it` : null,
           r.wallSeconds !== null ? `wall ${duration(r.wallSeconds)}` : null,
         ].filter(Boolean);
         lines.push(`  ${facts.join(' · ')}`);
       }
       if (r.resumedFrom) lines.push(`  resumed from ${r.resumedFrom.checkpoint}`);
-      if (r.outcome === 'failed' && r.logTail?.length) {
+      for (const missing of r.missingSets) lines.push(`  ${io.style.yellow('not made')} ${missing.what}: ${missing.why}`);
+      if (r.outcome === 'failed' && r.reason !== 'interrupted' && r.logTail?.length) {
         lines.push(io.style.dim('  last lines of train.log:'), ...r.logTail.slice(-12).map((l) => io.style.dim(`    ${l}`)));
       }
       for (const set of r.samples) lines.push(`  samples ${set.kind} ${set.setId}: ${set.images} images`);
       if (r.identity !== null) lines.push(`  identity (final weights): ${r.identity.toFixed(3)}`);
       if (r.state === 'done') lines.push(`  ${io.style.green('done')}: trained, sampled and scored`);
+      else if (r.reason === 'interrupted') lines.push(`  run the same command again to resume`);
       else if (r.state !== 'failed') lines.push(`  stopped after: ${r.state}`);
       lines.push(`  run folder: ${r.runDir}`);
       if (r.tracking?.error && r.tracking.mode !== 'disabled') {
@@ -231,10 +239,10 @@ export function progressReporter(io: Io, options: { plainEverySeconds?: number }
 export function formatProgress(s: ProgressSnapshot): string {
   if (s.step === 0 && s.note) return `${s.runId}  starting… ${s.note}`;
   const parts = [s.runId, s.total ? `step ${s.step}/${s.total} (${Math.floor((100 * s.step) / s.total)}%)` : `step ${s.step}`];
-  if (s.loss !== null) parts.push(`loss ${s.loss.toPrecision(3)}`);
+  if (s.loss !== null) parts.push(`loss ${s.loss.toPrecision(3)} (this step)`);
   if (s.secondsPerStep !== null) parts.push(s.secondsPerStep >= 1 ? `${s.secondsPerStep.toFixed(2)} s/it` : `${(1 / s.secondsPerStep).toFixed(2)} it/s`);
   if (s.etaSeconds !== null) parts.push(`ETA ${duration(s.etaSeconds)}`);
-  if (s.vramMb !== null) parts.push(`VRAM ${(s.vramMb / 1024).toFixed(1)} GB${s.vramPeakMb !== null ? ` (peak ${(s.vramPeakMb / 1024).toFixed(1)})` : ''}`);
+  if (s.vramMb !== null) parts.push(`VRAM ${gib(s.vramMb)}${s.vramPeakMb !== null ? ` (peak ${gib(s.vramPeakMb)})` : ''}`);
   return parts.join('  ');
 }
 
@@ -262,6 +270,12 @@ export function sampleImageLines(): (progress: SampleProgress) => string | null 
     return `${line} (${progress.seconds.toFixed(1)} s, ETA ${duration((set.seconds / set.rendered) * (progress.total - progress.index))})`;
   };
 }
+
+/** VRAM for people, in GiB (the MiB of the events ÷ 1024): the report prints the same. */
+export const gib = formatGib;
+
+/** How the console labels the loss it prints: the report's smoothed loss, same factor. */
+export const LOSS_LABEL = `EMA ${LOSS_EMA_FACTOR}`;
 
 export function duration(seconds: number): string {
   const s = Math.round(seconds);

@@ -2,7 +2,8 @@ import { Option, type Command } from 'commander';
 import type { CliContext } from '../cli.ts';
 import type { SampleProgress } from '../samples/render.ts';
 import { UsageError } from '../errors.ts';
-import { datasetOption, jsonOption, storeOption } from './common.ts';
+import { collectList, datasetOption, jsonOption, modelOptions, pythonOption, SHARED_FLAGS, storeOption } from './common.ts';
+import { exitCodesHelp } from './contract.ts';
 import { emit, type Io } from './io.ts';
 import { table } from './table.ts';
 
@@ -22,22 +23,19 @@ interface SampleFlags {
   json?: boolean;
 }
 
-const list = (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+const list = collectList;
 
 export function defineSample(program: Command, ctx: CliContext): void {
   const command = program
     .command('sample')
     .description('render the fixed prompts × fixed seeds of trained runs (final weights, checkpoints) and of the base model')
     .argument('<experiment>', 'experiment YAML, e.g. experiments/tok-boy.yaml')
-    .option('--variant <names>', 'runs to sample (repeat or comma-separate; default: every trained run)', list)
+    .option('--variant <name>', SHARED_FLAGS.variant, collectList)
     .option('--checkpoint <which>', 'final, a step number, all (every complete checkpoint-N) or none; repeat or comma-separate (default: final + samples.checkpoints)', list)
     .option('--seeds <list>', "seeds instead of the experiment's, e.g. 1,2,3 (a different spec: new set ids)")
     .option('--prompts <ids>', "a subset of the experiment's prompt ids, e.g. 01-profile-before,04-sickle")
     .option('--control', 'only the base model without LoRA (the control set shared by all runs)')
     .option('--no-control', 'skip the control set')
-    .option('--python <exe>', 'the Python with torch + diffusers (default: $HARNESS_PYTHON, else the environment named by python.requirements in the experiment, else python3)')
-    .option('--model <dir>', 'local snapshot of the base model (default: the pinned snapshot in the Hub cache)')
-    .option('--vae <dir>', 'local snapshot of the VAE (default: the pinned snapshot in the Hub cache)')
     .addOption(new Option('--device <device>', 'where to render: cuda (fp16) or cpu (fp32) (default: cuda when torch sees a GPU, else cpu)').choices(['cuda', 'cpu']))
     .option('--batch-size <n>', 'images of one prompt per pipeline call (default 1; part of the set id)')
     .addHelpText(
@@ -49,7 +47,10 @@ weights' bytes and every sampling setting: the same request is free the second t
 new set. An interrupted set resumes from the last finished image; a corrupt image is detected and redone.
 Every (prompt, seed) gets a fresh torch.Generator("cpu").manual_seed(seed).
 
-The sampler is python/sample.py ($HARNESS_SAMPLER_SCRIPT replaces it, for tests and stand-ins).
+--variant picks the runs to sample (default: every trained run). The sampler is python/sample.py
+($HARNESS_SAMPLER_SCRIPT replaces it, for tests and stand-ins).
+
+${exitCodesHelp('sample')}
 
 Examples:
   harness sample experiments/tok-boy.yaml
@@ -57,6 +58,8 @@ Examples:
   harness sample experiments/tok-boy.yaml --variant baseline --seeds 7,8 --prompts 04-sickle
   harness sample experiments/tok-boy.yaml --control --json`,
     );
+  pythonOption(command);
+  modelOptions(command);
   storeOption(datasetOption(jsonOption(command))).action(async (experiment: string, flags: SampleFlags) => {
     const { sample } = await import('../commands/sample.ts');
     const controller = new AbortController();

@@ -1,7 +1,8 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { CliContext } from '../cli.ts';
 import type { Aggregate, ScoreReport } from '../scoring/types.ts';
-import { jsonOption } from './common.ts';
+import { interruptible, jsonOption, outFileOption } from './common.ts';
+import { exitCodesHelp } from './contract.ts';
 import { emit, type Io } from './io.ts';
 import { table } from './table.ts';
 
@@ -64,7 +65,6 @@ export function defineScore(program: Command, ctx: CliContext): void {
     .description('score a folder of images for identity consistency against reference photos (CPU only)')
     .argument('<images-dir>', 'folder of PNG, JPEG or WebP images, e.g. a sample set or images made elsewhere')
     .requiredOption('--reference <dir>', 'folder of reference photos of the person (the training photos)')
-    .option('--out <file>', 'also write the JSON report to this file')
     .option('--cache <dir>', 'cache per-image features here (keyed by image sha256 + scorer version)')
     .option('--workers <n>', 'worker threads, each loading the models once (default: one per core)', positiveInteger)
     .option('--embeddings', 'include the 1024-d face embedding of each image in the JSON')
@@ -89,23 +89,38 @@ The ceiling row scores each reference photo against the others (leave-one-out): 
 the real photos are". Files named <prompt-id>__s<seed>.png are also summarised per prompt, with
 bootstrap 95 % intervals over seeds. Models ship in npm packages: nothing is downloaded.
 
+Progress (one line per image) goes to stderr. Ctrl-C stops at once (exit 130); with --cache, the
+images already scored are not scored again next time.
+
+${exitCodesHelp('score')}
+
 Examples:
   harness score runs/tok-boy/baseline-1a2b3c4d/samples/set1 --reference data/tok-boy
   harness score ~/Downloads/renders --reference data/tok-boy --json --out scores.json`,
     );
+  outFileOption(command, 'the JSON report, besides printing it');
   jsonOption(command).action(
     async (images: string, opts: { reference: string; out?: string; cache?: string; workers?: number; embeddings?: boolean; json?: boolean }) => {
       const { score } = await import('../commands/score.ts');
-      const result = await score({
-        images,
-        reference: opts.reference,
-        cwd: ctx.io.cwd,
-        env: ctx.io.env,
-        ...(opts.out ? { out: opts.out } : {}),
-        ...(opts.cache ? { cache: opts.cache } : {}),
-        ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
-        embeddings: Boolean(opts.embeddings),
-      });
+      const stop = interruptible(ctx.io, 'stopping the scorer');
+      const io = ctx.io;
+      let result;
+      try {
+        result = await score({
+          images,
+          reference: opts.reference,
+          cwd: ctx.io.cwd,
+          env: ctx.io.env,
+          ...(opts.out ? { out: opts.out } : {}),
+          ...(opts.cache ? { cache: opts.cache } : {}),
+          ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+          embeddings: Boolean(opts.embeddings),
+          signal: stop.signal,
+          onProgress: (p) => io.stderr.write(`${io.style.dim(`${p.phase === 'reference' ? 'reference' : 'scored'} ${p.done}/${p.total}`)} ${p.file}\n`),
+        });
+      } finally {
+        stop.dispose();
+      }
       for (const file of result.unreadable) {
         const error = result.report.images.find((i) => i.file === file)?.error ?? '';
         ctx.io.stderr.write(`${ctx.io.style.yellow('warning')} ${file}: ${error}\n`);

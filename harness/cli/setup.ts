@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import type { CliContext } from '../cli.ts';
 import type { EnvCheck } from '../train/envcheck.ts';
 import type { SnapshotProgress } from '../hub/snapshot.ts';
-import { jsonOption } from './common.ts';
+import { jsonOption, modelOptions, pythonOption } from './common.ts';
+import { exitCodesHelp } from './contract.ts';
+import { ExitCode } from '../errors.ts';
 import { emit, type Io } from './io.ts';
 
 export function defineSetup(program: Command, ctx: CliContext): void {
@@ -10,29 +12,28 @@ export function defineSetup(program: Command, ctx: CliContext): void {
     .command('setup')
     .description('prepare a training machine: pinned diffusers script (sha256-checked, cached), Python environment, model snapshots')
     .argument('<experiment>', 'experiment YAML, e.g. experiments/tok-boy.yaml')
-    .option('--python <exe>', 'the Python that will train (default: $HARNESS_PYTHON, else the environment named by python.requirements in the experiment, else python3)')
-    .option('--model <dir>', 'check this local base-model folder instead of the pinned snapshot')
-    .option('--vae <dir>', 'check this local VAE folder instead of the pinned snapshot')
+    .option('--script <file>', 'no network: a copy of the pinned script fetched elsewhere; checked against base.diffusers.sha256 and put into the cache')
     .option('--no-snapshot', 'do not download missing pinned snapshots; only report them')
     .addHelpText(
       'after',
       `
 Downloads base.diffusers.script at base.diffusers.commit from GitHub (base URL: $HARNESS_SCRIPT_BASE_URL),
 refuses it unless its sha256 equals base.diffusers.sha256, and caches it under $XDG_CACHE_HOME/harness
-(default ~/.cache/harness). Then runs python/envinfo.py and lists every missing package with the command
+(default ~/.cache/harness). Without network, --script FILE caches a copy fetched elsewhere (same check). Then runs python/envinfo.py and lists every missing package with the command
 that installs it (python/requirements-cuda.txt: torch from the CUDA 12.6 builds, which carry kernels from the P100 to the H100),
 and downloads the pinned model and VAE snapshots that are not in the Hugging Face cache yet (only the files
 the pipeline needs, verified; \`--no-snapshot\` only reports them; an unpinned experiment needs
 \`harness pin\` first).
 
-Exit code 0 when everything is in place, 1 when something is missing (listed), 2 for a bad experiment file,
-3 when the download fails.
+${exitCodesHelp('setup')}
 
 Examples:
   harness setup experiments/tok-boy.yaml
   harness setup experiments/tok-boy.yaml --python /opt/venv/bin/python --json`,
     );
-  jsonOption(command).action(async (experiment: string, opts: { json?: boolean; python?: string; model?: string; vae?: string; snapshot?: boolean }) => {
+  pythonOption(command);
+  modelOptions(command);
+  jsonOption(command).action(async (experiment: string, opts: { json?: boolean; python?: string; model?: string; vae?: string; snapshot?: boolean; script?: string }) => {
     const { setup } = await import('../commands/setup.ts');
     const snapshotLine = snapshotProgressLines();
     const result = await setup({
@@ -55,7 +56,8 @@ Examples:
       lines.push(...renderEnvCheck(io, r.environment));
       return lines.join('\n');
     });
-    if (!result.ok) ctx.setExitCode(1);
+    if (result.downloadError) ctx.setExitCode(ExitCode.remote);
+    else if (!result.ok) ctx.setExitCode(ExitCode.failed);
   });
 }
 
@@ -69,7 +71,7 @@ export function renderEnvCheck(io: Io, env: EnvCheck): string[] {
   lines.push(`${mark(io, env.pythonVersion !== null)} python  ${env.python}${env.pythonVersion ? ` (${env.pythonVersion})` : ''}`);
   if (env.torch) lines.push(`${mark(io, true)} torch   ${env.torch.version} (CUDA ${env.torch.cuda ?? 'none'}; kernels for ${env.torch.archList.join(' ') || 'no GPU arch'})`);
   for (const gpu of env.gpus) {
-    lines.push(`${mark(io, true)} gpu     ${gpu.name}, compute capability ${gpu.capability}, ${gpu.memoryMb ? `${(gpu.memoryMb / 1024).toFixed(1)} GB` : '? GB'}, driver ${gpu.driver ?? '?'}`);
+    lines.push(`${mark(io, true)} gpu     ${gpu.name}, compute capability ${gpu.capability}, ${gpu.memoryMb ? `${(gpu.memoryMb / 1024).toFixed(1)} GiB` : '? GiB'}, driver ${gpu.driver ?? '?'}`);
   }
   const versions = Object.entries(env.packages).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`);
   if (versions.length) lines.push(`        ${io.style.dim(versions.join(', '))}`);

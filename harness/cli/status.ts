@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../cli.ts';
 import { datasetOption, jsonOption, storeOption } from './common.ts';
+import { exitCodesHelp } from './contract.ts';
 import { emit } from './io.ts';
 import { table } from './table.ts';
 
@@ -15,16 +16,21 @@ export function defineStatus(program: Command, ctx: CliContext): void {
 States: planned → training → trained → sampling → sampled → scoring → done, or failed (with a reason:
 oom, nan_loss, crashed, interrupted, …). Runs in the store that the experiment no longer plans (older
 settings) are listed after the planned ones. The W&B column says what \`harness sync\` would still send, and the
-last W&B error in plain words (e.g. "cannot reach api.wandb.ai: DNS lookup failed").`,
+last W&B error in plain words (e.g. "cannot reach api.wandb.ai: DNS lookup failed").
+A run stopped by Ctrl-C or SIGTERM shows as interrupted (stored as failed with reason interrupted): the
+same command resumes it.
+
+${exitCodesHelp('status')}`,
     );
   storeOption(datasetOption(jsonOption(command))).action(async (experiment: string, opts: { json?: boolean; store?: string; dataset?: string }) => {
-    const { status } = await import('../commands/status.ts');
+    const { status, shownState } = await import('../commands/status.ts');
     const result = await status({ experiment, cwd: ctx.io.cwd, env: ctx.io.env, store: opts.store, dataset: opts.dataset });
+    for (const warning of result.warnings) ctx.io.stderr.write(`${ctx.io.style.yellow('warning')} ${warning}\n`);
     emit(ctx.io, opts.json, result, (r, io) => {
-      const paint = (state: string) => (state === 'done' ? io.style.green(state) : state === 'failed' ? io.style.red(state) : state);
+      const paint = (state: string) => (state === 'done' ? io.style.green(state) : state === 'failed' ? io.style.red(state) : state === 'interrupted' ? io.style.yellow(state) : state);
       const rows = r.runs.map((run) => [
         run.id + (run.planned ? '' : io.style.dim(' (not planned)')),
-        paint(run.state) + (run.reason ? ` (${run.reason})` : ''),
+        paint(shownState(run)) + (run.reason && run.reason !== 'interrupted' ? ` (${run.reason})` : ''),
         run.lock ? `${run.lock.stale ? 'stale lock' : 'locked'} by pid ${run.lock.pid}@${run.lock.host}` : '',
         (run.sync.label === 'pending' ? `pending (${run.sync.pendingRows} rows, ${run.sync.pendingFiles} files)` : run.sync.label) +
           (run.sync.lastError ? `: ${io.style.red(run.sync.lastError)}` : ''),

@@ -1,18 +1,21 @@
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { CliContext } from '../cli.ts';
 import { ExitCode } from '../errors.ts';
 import type { PipelineFlags } from '../pipeline/session.ts';
 import type { RunSpec } from '../plan/planner.ts';
 import type { SweepReporter, SweepResult } from '../sweep/sweep.ts';
 import type { ProgressSnapshot } from '../train/progress.ts';
-import { datasetOption, jsonOption, storeOption } from './common.ts';
+import { collectList, datasetOption, deprecated, jsonOption, modelOptions, pythonOption, reportDirOption, scriptOption, SHARED_FLAGS, storeOption, unpinnedOption, wholeNumber } from './common.ts';
+import { exitCodesHelp } from './contract.ts';
 import { emit, type Io } from './io.ts';
-import { duration, progressReporter, sampleImageLines, wandbBehindLine } from './run.ts';
+import { duration, gib, LOSS_LABEL, progressReporter, sampleImageLines, wandbBehindLine } from './run.ts';
 import { table } from './table.ts';
 
 /** The parsed command line: sweep's own flags plus the ones `harness run` shares (PipelineFlags). */
 interface SweepFlags extends PipelineFlags {
-  only?: string;
+  variant?: string[];
+  only?: string[];
+  reportDir?: string;
   maxRuns?: number;
   failFast?: boolean;
   report?: boolean;
@@ -26,33 +29,23 @@ interface SweepFlags extends PipelineFlags {
   script?: string;
 }
 
-function wholeNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
-  return n;
-}
-
 export function defineSweep(program: Command, ctx: CliContext): void {
   const command = program
     .command('sweep')
     .description('run the whole experiment: train → sample → score → mirror → report for every planned run, resumable')
     .argument('<experiment>', 'experiment YAML, e.g. experiments/tok-boy.yaml')
-    .option('--only <names>', 'only these runs (comma-separated variant names, e.g. baseline,lr-low)')
+    .option('--variant <name>', SHARED_FLAGS.variant, collectList)
+    .option('--only <names>', 'deprecated spelling of --variant (comma-separated variant names)', collectList)
     .option('--max-runs <n>', 'at most n runs (in plan order)', wholeNumber)
     .option('--fail-fast', 'start no further run once one fails (default: record the failure and go on)')
-    .option('--no-report', 'do not write reports/<experiment>/ at the end')
-    .option('--out <dir>', 'where the report goes (default: reports/<experiment>)')
+    .option('--no-report', 'do not write the report at the end')
+    .addOption(new Option('--out <dir>', 'deprecated: use --report-dir').hideHelp())
     .option('--check', 'run the regression check against the goldens at the end (exit 1 on a regression)')
-    .option('--unpinned', 'train even though the base model or VAE is not pinned to a commit')
     .option('--gpus <ids>', 'one worker per GPU, e.g. 0,1 (each worker\'s children see only its GPU)')
-    .option('--script <file>', 'a local copy of the diffusers training script instead of the cached pinned one')
-    .option('--python <exe>', 'the Python that has torch/diffusers (default: $HARNESS_PYTHON, else the environment named by python.requirements in the experiment, else python3)')
     .addOption(new Option('--launcher <name>', 'python: one process; accelerate: `accelerate launch`').choices(['python', 'accelerate']).default('python'))
     .option('--num-processes <n>', 'processes for --launcher accelerate', wholeNumber)
-    .option('--no-preflight', 'skip the Python/GPU checks (stand-in trainers, tests)')
+    .option('--no-preflight', 'skip the Python/GPU checks: only for stand-in trainers in tests, never a fix for a missing GPU')
     .option('--final-reload', "let the script do its full-pipeline reload after saving (skipped by default)")
-    .option('--model <dir>', 'local folder of the base model (instead of the pinned snapshot)')
-    .option('--vae <dir>', 'local folder of the VAE (instead of the pinned snapshot)')
     .addOption(new Option('--device <device>', 'where training and sampling run (default: cuda when torch sees a GPU, else cpu)').choices(['cuda', 'cpu']))
     .option('--batch-size <n>', 'images per sampler batch', wholeNumber)
     .addHelpText(
@@ -62,20 +55,30 @@ Finished runs (same id) are skipped; an interrupted run resumes where it stopped
 complete checkpoint, sampling from its last image, scoring from its cache). Scoring, W&B uploads and the
 report of one run overlap the training of the next, so the GPU waits only for what needs it.
 
+Before any run folder exists, the environment (Python packages, torch, the GPU) and the dataset are
+checked once for every run still to train; what stops the sweep is printed whole (exit 2).
+
 Several sweeps may share one store (one per GPU, or --gpus 0,1): run locks make sure no run is done twice.
 Ctrl-C (or SIGTERM) once stops cleanly: the trainer is stopped, the run marked interrupted, locks released;
 twice forces.
 
-Exit codes: 0 all runs done, 1 some runs failed (or --check found a regression), 2 usage or config error,
-130 interrupted.
+${exitCodesHelp('sweep')}
 
 Examples:
-  harness sweep experiments/tok-boy.yaml --only baseline          # a short first try
+  harness sweep experiments/tok-boy.yaml --variant baseline       # a short first try
   harness sweep experiments/tok-boy.yaml --store /content/drive/MyDrive/harness/runs
   harness sweep experiments/tok-boy.yaml --gpus 0,1 --check`,
     );
+  reportDirOption(command);
+  unpinnedOption(command);
+  scriptOption(command);
+  pythonOption(command);
+  modelOptions(command);
   storeOption(datasetOption(jsonOption(command))).action(async (experiment: string, opts: SweepFlags) => {
     const { sweep } = await import('../commands/sweep.ts');
+    if (opts.only) deprecated(ctx.io, '--only', '--variant (repeat it or comma-separate names)');
+    if (opts.out !== undefined) deprecated(ctx.io, 'sweep --out', '--report-dir');
+    const variants = [...(opts.variant ?? []), ...(opts.only ?? [])];
     const view = sweepView(ctx.io);
     const controller = new AbortController();
     let signals = 0;
@@ -106,11 +109,11 @@ Examples:
         ...definedOnly({
           store: opts.store,
           dataset: opts.dataset,
-          only: opts.only?.split(',').map((s) => s.trim()).filter(Boolean),
+          variants: variants.length ? variants : undefined,
           maxRuns: opts.maxRuns,
           failFast: opts.failFast,
           report: opts.report,
-          reportOut: opts.out,
+          reportOut: opts.reportDir ?? opts.out,
           check: opts.check,
           unpinned: opts.unpinned,
           gpus: opts.gpus?.split(',').map((s) => s.trim()).filter(Boolean),
@@ -167,6 +170,11 @@ function sweepView(io: Io): { reporter: SweepReporter; finish(): void } {
         order = runs;
       },
       line: (text) => progress.phase(`[${stamp()}] ${text}`),
+      warn: (text) => {
+        if (warned.has(text)) return;
+        warned.add(text);
+        progress.warn(text);
+      },
       train: (_worker, run) => ({
         phase: (message) => progress.phase(message),
         // the same warning for every run (e.g. a local --script) is said once
@@ -195,17 +203,21 @@ export function renderSweep(r: SweepResult, io: Io, syncCommand?: (runId: string
     paint(run.outcome) + (run.reason ? ` (${run.reason})` : ''),
     run.gpuSeconds + run.cpuSeconds > 0 ? duration(run.gpuSeconds + run.cpuSeconds) : '',
     run.finalLoss === null ? '' : run.finalLoss.toPrecision(3),
-    run.peakVramMb === null ? '' : `${(run.peakVramMb / 1024).toFixed(1)} GB`,
+    run.peakVramMb === null ? '' : gib(run.peakVramMb),
     run.identity === null ? '' : run.identity.toFixed(3),
   ]);
   const idle = r.gpu.idle.reduce((sum, i) => sum + i.seconds, 0);
   const lines = [
     '',
-    table(['run', 'status', 'time', 'loss', 'VRAM', 'identity'], rows),
+    table(['run', 'status', 'time', `loss (${LOSS_LABEL})`, 'peak VRAM', 'identity'], rows),
     '',
-    `wall ${duration(r.wallSeconds)} · GPU busy ${duration(r.gpu.busySeconds)} · GPU idle ${duration(idle)}` +
-      (r.gpu.idle.length ? ` (${r.gpu.idle.map((i) => `${i.why}: ${duration(i.seconds)}`).join('; ')})` : '') +
-      ` · after the last GPU stage ${duration(r.gpu.cpuTailSeconds)} (scoring, report)`,
+    // "GPU" only when the environment check saw one: a --no-preflight sweep of a stand-in trainer has none
+    r.gpu.seen
+      ? `wall ${duration(r.wallSeconds)} · GPU busy ${duration(r.gpu.busySeconds)} · GPU idle ${duration(idle)}` +
+        (r.gpu.idle.length ? ` (${r.gpu.idle.map((i) => `${i.why}: ${duration(i.seconds)}`).join('; ')})` : '') +
+        ` · after the last GPU stage ${duration(r.gpu.cpuTailSeconds)} (scoring, report)`
+      : `wall ${duration(r.wallSeconds)} · training and sampling ${duration(r.gpu.busySeconds)} · between runs ${duration(idle)}` +
+        ` · scoring and report after the last run ${duration(r.gpu.cpuTailSeconds)}${r.gpu.seen === false ? ' (no GPU seen)' : ''}`,
   ];
   const elsewhere = r.runs.filter((run) => run.outcome === 'elsewhere');
   if (elsewhere.length) lines.push(`${elsewhere.length} run(s) are in the hands of another process: ${elsewhere.map((e) => `${e.id} (${e.message})`).join(', ')}`);

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../cli.ts';
 import { ExitCode } from '../errors.ts';
-import { jsonOption, storeOption } from './common.ts';
+import { jsonOption, runIdOption, storeOption } from './common.ts';
+import { exitCodesHelp } from './contract.ts';
 import { emit } from './io.ts';
 import { table } from './table.ts';
 
@@ -10,7 +11,6 @@ export function defineSync(program: Command, ctx: CliContext): void {
     .command('sync')
     .description('send to Weights & Biases every run\'s tracking data it has not acknowledged yet')
     .argument('<experiment>', 'experiment YAML, e.g. experiments/tok-boy.yaml')
-    .option('--run <id...>', 'only these run ids (default: every run of the experiment in the store)')
     .option('--timeout <seconds>', 'time one run may take, retries included', (v) => Number(v), 300)
     .addHelpText(
       'after',
@@ -24,13 +24,15 @@ Runs in use by a live process are skipped (their live mirror ships them).
 Key: WANDB_API_KEY, or ~/.netrc's entry for the API host. Server: WANDB_BASE_URL (default
 https://api.wandb.ai). The key is never written to the store or printed.
 
-Exit codes: 0 all sent, 2 no key / tracking off, 3 W&B refused or could not be reached (what was not
-acknowledged stays pending; run sync again).
+--run picks run ids (default: every run of the experiment in the store).
+
+${exitCodesHelp('sync')}
 
 Examples:
   harness sync experiments/tok-boy.yaml
   harness sync experiments/tok-boy.yaml --run baseline-1a2b3c4d --json`,
     );
+  runIdOption(command);
   storeOption(jsonOption(command)).action(
     async (experiment: string, opts: { json?: boolean; store?: string; run?: string[]; timeout: number }) => {
       const { sync } = await import('../commands/sync.ts');
@@ -41,6 +43,9 @@ Examples:
         store: opts.store,
         ...(opts.run ? { runs: opts.run } : {}),
         ...(Number.isFinite(opts.timeout) && opts.timeout > 0 ? { timeoutS: opts.timeout } : {}),
+        // W&B may not answer (offline): say what is being waited on, and for how long at most
+        onSlowRun: (runId, index, total, server, timeoutS) =>
+          ctx.io.stderr.write(`${ctx.io.style.dim(`still sending ${runId} (${index + 1}/${total}) to ${server}: waiting for an answer, retrying for up to ${timeoutS} s`)}…\n`),
       });
       if (result.totals.failed > 0) ctx.setExitCode(ExitCode.remote);
       emit(ctx.io, opts.json, result, (r, io) => {

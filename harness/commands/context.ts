@@ -1,12 +1,12 @@
 // What most commands start from: the experiment, its dataset fingerprint, the store and the plan.
-import { access } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadExperiment, type Experiment } from '../config/load.ts';
 import { fingerprintDataset, type DatasetFingerprint } from '../dataset/hash.ts';
 import { UsageError } from '../errors.ts';
 import { planExperiment, type Plan } from '../plan/planner.ts';
-import { resolveStoreRoot } from '../store/layout.ts';
+import { describeStoreSource, resolveStore, type StoreSource } from '../store/layout.ts';
 
 export interface ContextOptions {
   experiment: string;
@@ -19,7 +19,45 @@ export interface ContextOptions {
 
 /** Where an experiment's runs are stored: --store, HARNESS_STORE, the experiment's `store:`, runs/ (resolveStoreRoot). */
 export function experimentStoreRoot(experiment: Experiment, options: Pick<ContextOptions, 'store' | 'env' | 'cwd'>): string {
-  return resolveStoreRoot({ flag: options.store, env: options.env, experimentStore: experiment.config.store, experimentFile: experiment.file, cwd: options.cwd });
+  return experimentStore(experiment, options).root;
+}
+
+export function experimentStore(experiment: Experiment, options: Pick<ContextOptions, 'store' | 'env' | 'cwd'>): { root: string; source: StoreSource } {
+  return resolveStore({ flag: options.store, env: options.env, experimentStore: experiment.config.store, experimentFile: experiment.file, cwd: options.cwd });
+}
+
+/**
+ * Commands that only read the store say when it is not there instead of showing every run as planned:
+ * a store named with --store or $HARNESS_STORE must exist (a typo, or a Drive that is not mounted); the
+ * experiment's store: or the default may simply not have been created yet (a warning). A store path
+ * that is a file is refused whatever named it.
+ */
+export async function checkStoreForReading(root: string, source: StoreSource): Promise<string[]> {
+  const where = `${root} (${describeStoreSource(source)})`;
+  let isDir: boolean;
+  try {
+    isDir = (await stat(root)).isDirectory();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') throw new UsageError(`the run store ${where} is not a folder: a part of the path is a file`, 'point --store at a folder');
+    if (code !== 'ENOENT') throw new UsageError(`cannot read the run store ${where}: ${code}`, 'check its permissions');
+    if (source === 'flag' || source === 'env') {
+      throw new UsageError(`the run store ${where} does not exist`, 'check the path (a typo? a drive that is not mounted?); `harness sweep` and `harness run` create it');
+    }
+    return [`no run store at ${where} yet: nothing has run, so every run is planned`];
+  }
+  if (!isDir) throw new UsageError(`the run store ${where} is a file, not a folder`, 'point --store at a folder');
+  return [];
+}
+
+/** Commands that write runs: a store path that exists must be a folder (it is created when missing). */
+export async function checkStoreForWriting(root: string, source: StoreSource): Promise<void> {
+  const info = await stat(root).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? null : error));
+  if (info instanceof Error) {
+    if ((info as NodeJS.ErrnoException).code === 'ENOTDIR') throw new UsageError(`the run store ${root} (${describeStoreSource(source)}) is not a folder: a part of the path is a file`, 'point --store at a folder');
+    return;
+  }
+  if (info && !info.isDirectory()) throw new UsageError(`the run store ${root} (${describeStoreSource(source)}) is a file, not a folder`, 'point --store at a folder');
 }
 
 export interface PlanContext {
@@ -27,6 +65,7 @@ export interface PlanContext {
   datasetDir: string;
   dataset: DatasetFingerprint | null;
   storeRoot: string;
+  storeSource: StoreSource;
   hubCache: string;
   plan: Plan;
 }
@@ -41,7 +80,7 @@ export async function loadPlanContext(options: ContextOptions): Promise<PlanCont
   const experiment = await loadExperiment(options.experiment, options.cwd);
   const datasetDir = options.dataset ? path.resolve(options.cwd, options.dataset) : experiment.datasetDir;
   const dataset = (await exists(datasetDir)) ? await fingerprintDataset(datasetDir) : null;
-  const storeRoot = experimentStoreRoot(experiment, options);
+  const { root: storeRoot, source: storeSource } = experimentStore(experiment, options);
   const hubCache = hubCacheDir(options.env);
   const plan = planExperiment({
     config: experiment.config,
@@ -49,7 +88,7 @@ export async function loadPlanContext(options: ContextOptions): Promise<PlanCont
     storeRoot,
     hubCache,
   });
-  return { experiment, datasetDir, dataset, storeRoot, hubCache, plan };
+  return { experiment, datasetDir, dataset, storeRoot, storeSource, hubCache, plan };
 }
 
 /** Anything that trains refuses a missing dataset, with what to do about it. */

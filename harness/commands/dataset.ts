@@ -3,6 +3,11 @@ import path from 'node:path';
 import { loadExperiment } from '../config/load.ts';
 import { UsageError } from '../errors.ts';
 import { checkDataset, type CheckResult } from '../dataset/check.ts';
+import { captionTokenizer } from '../dataset/clip-tokens.ts';
+import { BASELINE, expandVariants, resolveSettings } from '../plan/expand.ts';
+import { snapshotPath } from '../plan/planner.ts';
+import type { TrainingSettings } from '../config/schema.ts';
+import { hubCacheDir } from './context.ts';
 import { displayPath } from '../dataset/files.ts';
 import { prepareDataset, type CropMode, type PrepareResult } from '../dataset/prepare.ts';
 
@@ -12,6 +17,8 @@ export interface DatasetCheckOptions {
   size?: number;
   minImages?: number;
   prefix?: string;
+  /** a local model folder whose tokenizer/ counts caption tokens (default: the experiment's pinned snapshot) */
+  model?: string;
   cwd: string;
   env: NodeJS.ProcessEnv;
 }
@@ -23,6 +30,11 @@ export async function datasetCheck(options: DatasetCheckOptions): Promise<CheckR
   if (!dir) throw new UsageError('which dataset? pass a folder, or --experiment FILE to check its dataset.dir', 'e.g. harness dataset check data/tok-boy');
   const dataset = experiment?.config.dataset;
   const captionPrefix = options.prefix ?? dataset?.caption_prefix;
+  const base = experiment?.config.base.model;
+  const modelDir = options.model ? path.resolve(options.cwd, options.model) : base?.commit ? snapshotPath(hubCacheDir(options.env), base) : null;
+  const resolutions = experiment
+    ? expandVariants(experiment.config).map((v) => ({ name: v.name, resolution: Number(resolveSettings(experiment.config.baseline as TrainingSettings, v.name === BASELINE ? {} : v.overrides).resolution) }))
+    : undefined;
   const result = await checkDataset(dir, {
     display: displayPath(options.cwd, dir),
     ...definedOnly({
@@ -31,7 +43,9 @@ export async function datasetCheck(options: DatasetCheckOptions): Promise<CheckR
       captionPrefix,
       // a --prefix without an experiment implies its own trigger phrase
       instancePrompt: options.prefix === undefined ? dataset?.instance_prompt : undefined,
+      resolutions,
     }),
+    tokenizer: await captionTokenizer(modelDir),
   });
   if (result.problems.some((p) => p.code === 'not-a-folder')) {
     throw new UsageError(`dataset folder not found: ${result.dir}`, 'pass the folder that holds the training PNGs and metadata.jsonl');
@@ -46,11 +60,12 @@ export interface DatasetPrepareOptions {
   crop?: CropMode;
   force?: boolean;
   cwd: string;
+  signal?: AbortSignal;
 }
 
 export async function datasetPrepare(options: DatasetPrepareOptions): Promise<PrepareResult> {
   return prepareDataset(path.resolve(options.cwd, options.src), path.resolve(options.cwd, options.dst), {
-    ...definedOnly({ size: options.size, crop: options.crop, force: options.force }),
+    ...definedOnly({ size: options.size, crop: options.crop, force: options.force, signal: options.signal }),
   });
 }
 

@@ -14,6 +14,10 @@ import type { SnapshotProgress, SnapshotResult } from '../hub/snapshot.ts';
 import { expandVariants, resolveSettings } from '../plan/expand.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
 import { SCHEMA_VERSION } from '../store/layout.ts';
+import { noteIfSlow } from '../util/abort.ts';
+
+/** A Hub answer slower than this gets a line saying what is being waited on. */
+const SLOW_MS = 3000;
 
 export interface PinOptions {
   experiment: string;
@@ -27,6 +31,8 @@ export interface PinOptions {
   snapshot?: boolean;
   verify?: 'size' | 'full';
   onProgress?: (progress: SnapshotProgress) => void;
+  /** what the command is waiting on (a Hub request, a retry after no answer): long waits are never silent */
+  onWait?: (message: string) => void;
 }
 
 export interface PinnedRef {
@@ -50,11 +56,20 @@ export interface PinResult {
 
 export async function pin(options: PinOptions): Promise<PinResult> {
   const experiment = await loadExperiment(options.experiment, options.cwd);
-  const ctx = await hubContext(options.env);
+  const wait = options.onWait;
+  const ctx = await hubContext(options.env, {
+    retry: {
+      onRetry: (info) =>
+        wait?.(`no answer from ${new URL(info.url).host} (${info.error ?? `HTTP ${info.status}`}); try ${info.attempt + 1} in ${(info.delayMs / 1000).toFixed(0)} s`),
+    },
+  });
   const revision = options.revision ?? 'main';
   const refs: PinnedRef[] = [];
   for (const ref of hubRefs(experiment.config)) {
-    const commit = ref.commit && !options.update ? ref.commit : await resolveCommit(ctx, { type: ref.type, id: ref.id }, revision);
+    const commit =
+      ref.commit && !options.update
+        ? ref.commit
+        : await noteIfSlow(resolveCommit(ctx, { type: ref.type, id: ref.id }, revision), SLOW_MS, wait && (() => wait(`waiting for ${ctx.hubUrl} to resolve ${ref.id}@${revision}`)));
     refs.push({ key: ref.path.join('.'), id: ref.id, before: ref.commit, commit, changed: commit !== ref.commit });
   }
 
@@ -84,7 +99,7 @@ export async function pin(options: PinOptions): Promise<PinResult> {
   };
   if (options.snapshot && !options.dryRun) {
     const pinnedConfig = { base: { ...config.base, model: { ...config.base.model, commit: refs[0]!.commit }, vae: { ...config.base.vae, commit: refs[1]!.commit } } };
-    const snapshots = await snapshotExperiment({
+    const snapshots = await noteIfSlow(snapshotExperiment({
       config: pinnedConfig,
       variants,
       cacheDir,
@@ -92,7 +107,7 @@ export async function pin(options: PinOptions): Promise<PinResult> {
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.verify ? { verify: options.verify } : {}),
       refMain: revision === 'main' && refs.some((r) => r.changed),
-    });
+    }), SLOW_MS, wait && (() => wait(`waiting for ${ctx.hubUrl}: the file lists and downloads of ${refs.map((r) => r.id).join(' and ')} (progress shows once bytes arrive)`)));
     result.snapshots = snapshots.map(summarise);
   }
   return result;

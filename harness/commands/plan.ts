@@ -26,6 +26,23 @@ export async function plan(options: ContextOptions & { script?: string }): Promi
   if (local && !local.pinned) {
     warnings.push({ file: options.script!, message: `sha256 ${local.sha256} differs from the pinned ${local.expected}: run ids use the script's own hash` });
   }
+  if (context.dataset) {
+    // Runs above the images' real size upscale every image (the config rule only knows dataset.image_size).
+    const { smallestImageSide } = await import('../dataset/pixels.ts');
+    const { IMAGE_FILE } = await import('../dataset/files.ts');
+    const names = context.dataset.files.map((f) => f.path).filter((name) => !name.includes('/') && IMAGE_FILE.test(name));
+    const smallest = await smallestImageSide(context.datasetDir, names);
+    const imageSize = experiment.config.dataset.image_size;
+    const above = smallest ? p.runs.filter((run) => Number(run.settings.resolution) > smallest.side && Number(run.settings.resolution) <= imageSize) : [];
+    for (const run of above) {
+      const resolution = Number(run.settings.resolution);
+      warnings.push({
+        file: options.experiment,
+        key: 'dataset.dir',
+        message: `${run.variant}: resolution ${resolution} is above the dataset's images (the smallest, ${smallest!.file}, is ${smallest!.side} px): the script upscales them up to ${Number((resolution / smallest!.side).toFixed(2))}×; prepare the photos at ${resolution} px or train at ${smallest!.side}`,
+      });
+    }
+  }
   if (!context.dataset) {
     warnings.push({
       file: options.experiment,

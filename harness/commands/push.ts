@@ -16,7 +16,7 @@ import { findRun, type RunSpec } from '../plan/planner.ts';
 import { readJson } from '../store/atomic.ts';
 import { experimentDir, reportDir, runLayout, SCHEMA_VERSION } from '../store/layout.ts';
 import { didYouMean } from '../util/suggest.ts';
-import { loadPlanContext, type ContextOptions } from './context.ts';
+import { checkStoreForReading, loadPlanContext, type ContextOptions } from './context.ts';
 
 export interface PushOptions extends ContextOptions {
   variant?: string;
@@ -47,6 +47,7 @@ export interface PushResult extends Omit<PublishResult, 'repo'> {
 export async function push(options: PushOptions): Promise<PushResult> {
   const context = await loadPlanContext(options);
   const { experiment } = context;
+  await checkStoreForReading(context.storeRoot, context.storeSource);
   const ctx = await hubContext(options.env);
   const isPrivate = options.private ?? experiment.config.hub.private;
   const warnings: Problem[] = [];
@@ -56,7 +57,7 @@ export async function push(options: PushOptions): Promise<PushResult> {
     const repo: RepoRef = { type: 'dataset', id };
     const found = await storeEntries(experimentDir(context.storeRoot, experiment.name), experiment.name, { withCheckpoints: options.withCheckpoints ?? false });
     if (found.entries.length === 0) {
-      throw new UsageError(`no run folders to share in ${experimentDir(context.storeRoot, experiment.name)}`, 'run something first, or point --store-root / HARNESS_STORE at the store');
+      throw new UsageError(`no run folders to share in ${experimentDir(context.storeRoot, experiment.name)}`, 'run something first, or point --store / HARNESS_STORE at the store');
     }
     const result = await publish(ctx, {
       repo,
@@ -89,7 +90,7 @@ export async function push(options: PushOptions): Promise<PushResult> {
   if (spec.provenance.model.commit === null || spec.provenance.vae.commit === null) {
     warnings.push({ file: options.experiment, key: 'base', message: `run ${spec.id} was trained unpinned: the card cannot name the model commits` });
   }
-  const bundle = await gatherBundle(layout, spec, { experiment: experiment.name, reportDir: options.reportDir ? path.resolve(options.cwd, options.reportDir) : reportDir(options.cwd, experiment.name) });
+  const bundle = await gatherBundle(layout, spec, { experiment: experiment.name, reportDir: options.reportDir ? path.resolve(options.cwd, options.reportDir) : reportDir(context.storeRoot, experiment.name) });
   const license = await baseModelLicense(ctx, spec.provenance.model);
   if (license.warning) warnings.push({ file: options.experiment, key: 'base.model', message: license.warning });
   const card = modelCard({

@@ -2,15 +2,17 @@
 import path from 'node:path';
 import { buildReport, type BuildReportResult } from '../report/build.ts';
 import { reportDir } from '../store/layout.ts';
-import { loadPlanContext, type ContextOptions } from './context.ts';
+import { checkStoreForReading, loadPlanContext, type ContextOptions } from './context.ts';
 
 export interface ReportOptions extends ContextOptions {
-  /** report folder; default reports/<experiment> in the working folder */
+  /** report folder; default reports/<experiment> beside the store (reportDir) */
   out?: string;
 }
 
 export async function report(options: ReportOptions): Promise<BuildReportResult> {
   const context = await loadPlanContext(options);
-  const outDir = options.out ? path.resolve(options.cwd, options.out) : reportDir(options.cwd, context.plan.experiment);
-  return buildReport({ context, outDir });
+  const storeWarnings = await checkStoreForReading(context.storeRoot, context.storeSource);
+  const outDir = options.out ? path.resolve(options.cwd, options.out) : reportDir(context.storeRoot, context.plan.experiment);
+  const built = await buildReport({ context, outDir });
+  return { ...built, warnings: [...storeWarnings, ...built.warnings] };
 }

@@ -2,7 +2,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { prepareForRuns } from '../pipeline/prepare.ts';
-import { HarnessError, UsageError } from '../errors.ts';
+import { UsageError } from '../errors.ts';
 import { findRun, type RunSpec } from '../plan/planner.ts';
 import type { SampleProgress, SetOutcome } from '../samples/render.ts';
 import { sampleRun, type SampleRunResult, type SetSelection } from '../samples/run.ts';
@@ -10,7 +10,7 @@ import { completeCheckpointSteps } from '../samples/weights.ts';
 import { runLayout } from '../store/layout.ts';
 import { tryLock, type RunLock } from '../store/lock.ts';
 import { closest } from '../util/suggest.ts';
-import { loadPlanContext, type ContextOptions, type PlanContext } from './context.ts';
+import { checkStoreForWriting, loadPlanContext, type ContextOptions, type PlanContext } from './context.ts';
 
 export interface SampleOptions extends ContextOptions {
   variants?: string[];
@@ -44,6 +44,8 @@ export async function sample(options: SampleOptions): Promise<SampleResult> {
     throw new UsageError('--control renders only the base model without LoRA: it takes no --variant or --checkpoint', 'drop --control to sample runs (the control set comes along unless --no-control)');
   }
   const context = await loadPlanContext(options);
+  // sample writes into the store (the control set), so a missing store is created; one that is a file is refused
+  await checkStoreForWriting(context.storeRoot, context.storeSource);
   const selection = parseCheckpoints(options.checkpoints, context);
   const controlWanted = options.control ?? context.experiment.config.samples.control;
   const { runs, skipped } = options.control === true ? { runs: [], skipped: [] } : await pickRuns(context, options, selection);
@@ -148,7 +150,5 @@ async function requireCheckpoints(context: PlanContext, run: RunSpec, selection:
 async function lockRun(context: PlanContext, run: RunSpec): Promise<RunLock> {
   const lock = await tryLock(runLayout(context.storeRoot, context.plan.experiment, run.id).lock, { purpose: 'sample' });
   if ('release' in lock) return lock;
-  throw new HarnessError(`run ${run.id} is busy: ${lock.heldBy.purpose} by pid ${lock.heldBy.pid} on ${lock.heldBy.host} since ${lock.heldBy.startedAt}`, {
-    hint: 'wait for it to finish (harness status shows it), or stop that process',
-  });
+  throw new UsageError(`run ${run.id} is busy: ${lock.heldBy.purpose} by pid ${lock.heldBy.pid} on ${lock.heldBy.host} since ${lock.heldBy.startedAt}`, 'wait for it to finish (harness status shows it), or stop that process');
 }

@@ -1,7 +1,8 @@
 // `harness score <images> --reference <dir>`: identity and marker scores of any folder of images.
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { UsageError } from '../errors.ts';
+import { InterruptedError, UsageError } from '../errors.ts';
+import { untilAborted } from '../util/abort.ts';
 import { createScorer, listImages } from '../scoring/index.ts';
 import type { ScoreReport } from '../scoring/types.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
@@ -17,6 +18,9 @@ export interface ScoreOptions {
   cache?: string;
   workers?: number;
   embeddings?: boolean;
+  /** one call per image: the reference photos first, then the images */
+  onProgress?: (progress: { phase: 'reference' | 'images'; done: number; total: number; file: string }) => void;
+  signal?: AbortSignal;
 }
 
 export interface ScoreResult {
@@ -42,14 +46,28 @@ export async function score(options: ScoreOptions): Promise<ScoreResult> {
   if (options.workers !== undefined && !(Number.isInteger(options.workers) && options.workers > 0)) {
     throw new UsageError(`--workers must be a positive whole number, got ${options.workers}`);
   }
-  const scorer = await createScorer({
+  const images = await listImages(imagesDir);
+  const progress = { phase: 'reference' as 'reference' | 'images', done: 0, total: (await listImages(referenceDir)).length };
+  const interrupted = () =>
+    new InterruptedError(
+      `scoring interrupted after ${progress.done} of ${progress.total} ${progress.phase === 'reference' ? 'reference photos' : 'images'}`,
+      options.cache ? 'run the same command again: images already scored come from the --cache folder' : 'run the same command again (add --cache DIR to keep finished images next time)',
+    );
+  const scorerPromise = createScorer({
     referenceDir,
     embeddings: options.embeddings ?? false,
     ...(options.cache ? { cacheDir: path.resolve(options.cwd, options.cache) } : {}),
     ...(options.workers ? { workers: options.workers } : {}),
+    onImage: (file) => {
+      progress.done += 1;
+      options.onProgress?.({ phase: progress.phase, done: progress.done, total: progress.total, file: path.basename(file) });
+    },
   });
+  // interrupted while the references are read: the worker threads go with the process (main exits on 130)
+  const scorer = await untilAborted(scorerPromise, options.signal, interrupted);
+  Object.assign(progress, { phase: 'images', done: 0, total: images.length });
   try {
-    const report = await scorer.scoreDir(imagesDir);
+    const report = await untilAborted(scorer.scoreDir(imagesDir), options.signal, interrupted);
     const out = options.out ? path.resolve(options.cwd, options.out) : null;
     if (out) await writeFileAtomic(out, `${JSON.stringify(report, null, 2)}\n`);
     return { report, out, unreadable: report.images.filter((i) => i.error).map((i) => i.file) };

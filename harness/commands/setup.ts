@@ -10,7 +10,8 @@ import { SCHEMA_VERSION } from '../store/layout.ts';
 import { envCheck, type EnvCheck } from '../train/envcheck.ts';
 import { probeEnv } from '../train/envinfo.ts';
 import { prepareMachine } from '../pipeline/prepare.ts';
-import { downloadScript, scriptUrl, type ScriptPin } from '../train/script.ts';
+import { downloadScript, installLocalScript, scriptUrl, type ScriptPin } from '../train/script.ts';
+import { RemoteError } from '../errors.ts';
 import type { ExperimentFile } from '../config/schema.ts';
 import { hubContext } from '../hub/client.ts';
 import { snapshotExperiment } from '../hub/experiment-snapshot.ts';
@@ -25,6 +26,8 @@ export interface SetupOptions {
   python?: string;
   model?: string;
   vae?: string;
+  /** a local copy of the pinned script (no network): checked against the pin and put into the cache */
+  script?: string;
   fetch?: typeof fetch;
   /** false: only report missing snapshots (default: download the pinned ones that are missing) */
   snapshot?: boolean;
@@ -50,13 +53,15 @@ export interface SetupResult {
   script: { path: string; sha256: string; source: string; url: string };
   models: ModelReport[];
   environment: EnvCheck;
+  /** a download that failed (the snapshot; a failed script download throws): exit 3 */
+  downloadError: string | null;
 }
 
 export async function setup(options: SetupOptions): Promise<SetupResult> {
   const experiment = await loadExperiment(options.experiment, options.cwd);
   const { config } = experiment;
   const pin: ScriptPin = config.base.diffusers;
-  const script = await downloadScript(options.env, pin, options.fetch);
+  const script = options.script ? await installLocalScript(options.env, pin, options.script, options.cwd) : await downloadScript(options.env, pin, options.fetch);
   const hubCache = hubCacheDir(options.env);
   // the experiment's own Python environment and the models the harness builds are made here, if missing
   const prepared = await prepareMachine({ experiment, hubCache, cwd: options.cwd, env: options.env, python: options.python, ...(options.onMessage ? { onProgress: options.onMessage } : {}) });
@@ -77,6 +82,7 @@ export async function setup(options: SetupOptions): Promise<SetupResult> {
     script: { path: script.path, sha256: script.sha256, source: script.source, url: scriptUrl(options.env, pin) },
     models,
     environment,
+    downloadError: snapshotError,
   };
 }
 
@@ -119,6 +125,7 @@ async function snapshotMissing(config: ExperimentFile, hubCache: string, options
     });
     return null;
   } catch (error) {
-    return `snapshot download failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
+    if (!(error instanceof RemoteError)) throw error;
+    return `snapshot download failed: ${error.message.split('\n')[0]}`;
   }
 }

@@ -3,7 +3,7 @@ import { readLock, isStale, type LockInfo } from '../store/lock.ts';
 import { runLayout } from '../store/layout.ts';
 import { readStatus, type RunState, type FailureReason } from '../store/status.ts';
 import { syncState } from '../tracking/state.ts';
-import { loadPlanContext, type ContextOptions } from './context.ts';
+import { checkStoreForReading, loadPlanContext, type ContextOptions } from './context.ts';
 import { storedRunIds } from '../store/runs.ts';
 
 export interface RunStatusRow {
@@ -19,16 +19,21 @@ export interface RunStatusRow {
   sync: { label: string; pendingRows: number; pendingFiles: number; lastError: string | null };
 }
 
+/** A run's state as shown: the stored state, except that a run stopped by Ctrl-C or SIGTERM is "interrupted", not "failed". */
+export type ShownState = RunState | 'interrupted';
+
 export interface StatusResult {
   schemaVersion: number;
   experiment: string;
   storeRoot: string;
   runs: RunStatusRow[];
-  counts: Partial<Record<RunState, number>>;
+  counts: Partial<Record<ShownState, number>>;
+  warnings: string[];
 }
 
 export async function status(options: ContextOptions): Promise<StatusResult> {
-  const { plan } = await loadPlanContext(options);
+  const { plan, storeSource } = await loadPlanContext(options);
+  const warnings = await checkStoreForReading(plan.storeRoot, storeSource);
   const rows: RunStatusRow[] = [];
   const plannedIds = new Set(plan.runs.map((r) => r.id));
   for (const run of plan.runs) rows.push(await rowFor(plan.storeRoot, plan.experiment, run.id, run.variant, true));
@@ -37,9 +42,16 @@ export async function status(options: ContextOptions): Promise<StatusResult> {
     const stored = await readStatus(runLayout(plan.storeRoot, plan.experiment, id).status);
     rows.push(await rowFor(plan.storeRoot, plan.experiment, id, stored?.variant ?? id.replace(/-[0-9a-f]{8}$/, ''), false));
   }
-  const counts: Partial<Record<RunState, number>> = {};
-  for (const row of rows.filter((r) => r.planned)) counts[row.state] = (counts[row.state] ?? 0) + 1;
-  return { schemaVersion: 1, experiment: plan.experiment, storeRoot: plan.storeRoot, runs: rows, counts };
+  const counts: Partial<Record<ShownState, number>> = {};
+  for (const row of rows.filter((r) => r.planned)) {
+    const shown = shownState(row);
+    counts[shown] = (counts[shown] ?? 0) + 1;
+  }
+  return { schemaVersion: 1, experiment: plan.experiment, storeRoot: plan.storeRoot, runs: rows, counts, warnings };
+}
+
+export function shownState(row: Pick<RunStatusRow, 'state' | 'reason'>): ShownState {
+  return row.state === 'failed' && row.reason === 'interrupted' ? 'interrupted' : row.state;
 }
 
 async function rowFor(storeRoot: string, experiment: string, id: string, variant: string, planned: boolean): Promise<RunStatusRow> {

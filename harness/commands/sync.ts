@@ -2,7 +2,7 @@
 import { loadExperiment } from '../config/load.ts';
 import { UsageError } from '../errors.ts';
 import { experimentDir, runLayout } from '../store/layout.ts';
-import { experimentStoreRoot } from './context.ts';
+import { checkStoreForReading, experimentStore } from './context.ts';
 import { isStale, readLock } from '../store/lock.ts';
 import { resolveTarget } from '../tracking/mode.ts';
 import { syncRun, type RunSyncResult } from '../tracking/sync.ts';
@@ -10,6 +10,7 @@ import { WandbClient } from '../tracking/wandb/client.ts';
 import { DEFAULT_POLICY, Http, policyFromEnv } from '../tracking/wandb/http.ts';
 import { closest } from '../util/suggest.ts';
 import { storedRunIds } from '../store/runs.ts';
+import { noteIfSlow } from '../util/abort.ts';
 
 export interface SyncOptions {
   experiment: string;
@@ -20,6 +21,8 @@ export interface SyncOptions {
   runs?: string[];
   /** seconds one run may take, retries included */
   timeoutS?: number;
+  /** a run whose sending takes more than a few seconds (W&B slow or unreachable): what is being waited on */
+  onSlowRun?: (runId: string, index: number, total: number, server: string, timeoutS: number) => void;
 }
 
 export interface SyncResult {
@@ -36,7 +39,7 @@ export const DEFAULT_SYNC_TIMEOUT_S = 300;
 
 export async function sync(options: SyncOptions): Promise<SyncResult> {
   const experiment = await loadExperiment(options.experiment, options.cwd);
-  const storeRoot = experimentStoreRoot(experiment, options);
+  const { root: storeRoot, source } = experimentStore(experiment, options);
   // Sync is asked for explicitly: WANDB_MODE=offline and `mode: offline` (don't send *live*) don't stop it.
   const wandb = experiment.config.tracking.wandb;
   const tracking = wandb ? { wandb: { ...wandb, mode: wandb.mode === 'disabled' ? ('disabled' as const) : ('auto' as const) } } : {};
@@ -50,6 +53,7 @@ export async function sync(options: SyncOptions): Promise<SyncResult> {
       `set WANDB_API_KEY, or add "machine ${new URL(target.baseUrl).hostname} login user password <key>" to ~/.netrc (\`wandb login\` writes it)`,
     );
   }
+  await checkStoreForReading(storeRoot, source);
   const runIds = await storedRunIds(storeRoot, experiment.config.name);
   for (const wanted of options.runs ?? []) {
     if (!runIds.includes(wanted)) {
@@ -61,14 +65,17 @@ export async function sync(options: SyncOptions): Promise<SyncResult> {
   const client = new WandbClient(target.baseUrl, target.credentials, new Http({ ...DEFAULT_POLICY, ...policyFromEnv(options.env) }));
   const timeoutMs = (options.timeoutS ?? DEFAULT_SYNC_TIMEOUT_S) * 1000;
   const results: RunSyncResult[] = [];
-  for (const id of selected) {
+  for (const [index, id] of selected.entries()) {
     const layout = runLayout(storeRoot, experiment.config.name, id);
     const lock = await readLock(layout.lock);
     if (lock && !isStale(lock)) {
       results.push({ runId: id, name: null, skipped: `in use by pid ${lock.pid}@${lock.host}; its live mirror ships it`, historySent: 0, filesUploaded: 0, summarySent: false, completed: false, after: null });
       continue;
     }
-    results.push(await syncRun({ runDir: layout.dir, client, target, deadline: client.http.clock.now() + timeoutMs }));
+    const slow = options.onSlowRun;
+    results.push(
+      await noteIfSlow(syncRun({ runDir: layout.dir, client, target, deadline: client.http.clock.now() + timeoutMs }), 3000, slow && (() => slow(id, index, selected.length, target.baseUrl, timeoutMs / 1000))),
+    );
   }
   return {
     schemaVersion: 1,

@@ -25,17 +25,42 @@ export interface Experiment {
 
 export async function loadExperiment(file: string, cwd = process.cwd()): Promise<Experiment> {
   const absolute = path.resolve(cwd, file);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(absolute, 'utf8');
+    bytes = await readFile(absolute);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new UsageError(
-      code === 'ENOENT' ? `experiment file not found: ${file}` : `cannot read experiment file ${file}: ${code ?? error}`,
+      code === 'ENOENT' ? `experiment file not found: ${file}` : code === 'EISDIR' ? `${file} is a folder, not an experiment file` : `cannot read experiment file ${file}: ${code ?? error}`,
       'pass the path of an experiment YAML, e.g. experiments/tok-boy.yaml',
     );
   }
+  const binary = binaryKind(bytes);
+  if (binary) {
+    throw new UsageError(`${file} is not an experiment file: it looks like ${binary}, not YAML text`, 'pass the path of an experiment YAML, e.g. experiments/tok-boy.yaml');
+  }
+  const text = bytes.toString('utf8');
   return parseExperiment(path.relative(cwd, absolute) || absolute, text, absolute);
+}
+
+const MAGIC: [string, number[]][] = [
+  ['a PNG image', [0x89, 0x50, 0x4e, 0x47]],
+  ['a JPEG image', [0xff, 0xd8, 0xff]],
+  ['a GIF image', [0x47, 0x49, 0x46, 0x38]],
+  ['a PDF', [0x25, 0x50, 0x44, 0x46]],
+  ['a zip archive', [0x50, 0x4b, 0x03, 0x04]],
+  ['a gzip archive', [0x1f, 0x8b]],
+  ['a WebP or other RIFF file', [0x52, 0x49, 0x46, 0x46]],
+];
+
+/** What a binary file looks like (an image passed by mistake), or undefined for text. */
+function binaryKind(bytes: Buffer): string | undefined {
+  for (const [name, magic] of MAGIC) if (magic.every((b, i) => bytes[i] === b)) return name;
+  const head = bytes.subarray(0, 4096);
+  if (head.includes(0)) return 'a binary file';
+  const decoded = head.toString('utf8');
+  const replaced = (decoded.match(/\uFFFD/g) ?? []).length;
+  return replaced > 8 ? 'a binary file' : undefined;
 }
 
 /** Pure: text in, experiment out (or a ConfigError listing every problem). */
@@ -46,8 +71,8 @@ export function parseExperiment(displayName: string, text: string, absolutePath 
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError([{ file: displayName, line: 1, col: 1, message: 'an experiment file is a YAML mapping (name:, base:, dataset:, baseline:, …)' }]);
   }
-  const parsed = experimentSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(zodProblems(source, parsed.error.issues));
+  const parsed = experimentSchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) throw new ConfigError(zodProblems(source, parsed.error.issues, raw));
   const config = parsed.data;
   const { errors, warnings } = checkRules(config);
   if (errors.length > 0) throw new ConfigError(errors.map((r) => problemAt(source, r.path, r.message, r.atKey)));
@@ -64,13 +89,13 @@ export function parseExperiment(displayName: string, text: string, absolutePath 
   };
 }
 
-function zodProblems(source: YamlSource, issues: z.core.$ZodIssue[]): Problem[] {
+function zodProblems(source: YamlSource, issues: z.core.$ZodIssue[], raw: unknown): Problem[] {
   const problems: Problem[] = [];
   for (const issue of issues) {
     const at = issue.path as KeyPath;
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) problems.push(unknownKey(source, at, key));
-    } else if (issue.code === 'invalid_type' && issue.input === undefined) {
+    } else if (issue.code === 'invalid_type' && !hasPath(raw, at)) {
       problems.push(problemAt(source, at, `is required (${expected(issue)})`));
     } else {
       problems.push(problemAt(source, at, describeIssue(issue)));
@@ -113,6 +138,16 @@ function unwrap(schema: unknown): unknown {
   return current;
 }
 
+/** Whether the file wrote something at `at` (zod reports a missing key and a wrong value alike). */
+function hasPath(raw: unknown, at: KeyPath): boolean {
+  let node = raw;
+  for (const segment of at) {
+    if (node === null || typeof node !== 'object' || !(String(segment) in (node as object))) return false;
+    node = (node as Record<string, unknown>)[String(segment)];
+  }
+  return true;
+}
+
 function expected(issue: z.core.$ZodIssue): string {
   return issue.code === 'invalid_type' ? `expected ${issue.expected}` : issue.message;
 }
@@ -120,16 +155,20 @@ function expected(issue: z.core.$ZodIssue): string {
 function describeIssue(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type':
-      return `expected ${issue.expected}, got ${describeValue(issue.input)}`;
+      return `expected ${issue.expected === 'number' ? 'a number' : issue.expected === 'string' ? 'a text' : issue.expected === 'boolean' ? 'true or false' : issue.expected}, got ${describeValue(issue.input)}`;
     case 'invalid_value':
       return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}; got ${describeValue(issue.input)}`;
     case 'too_small':
       if (issue.origin === 'array') return `needs at least ${issue.minimum} entr${issue.minimum === 1 ? 'y' : 'ies'}`;
       if (issue.origin === 'string') return 'must not be empty';
-      return issue.message;
+      return withValue(issue.message, issue.input);
     default:
-      return issue.message;
+      return withValue(issue.message, (issue as { input?: unknown }).input);
   }
+}
+
+function withValue(message: string, input: unknown): string {
+  return input === undefined ? message : `${message}; got ${describeValue(input)}`;
 }
 
 function describeValue(value: unknown): string {

@@ -1,6 +1,7 @@
 // Named rules that the shape cannot express. Each returns problems with a key path; the loader adds lines.
 import { BASELINE, expandVariants, resolveSettings } from '../plan/expand.ts';
-import { FLAGS } from './flags.ts';
+import { didYouMean } from '../util/suggest.ts';
+import { FLAGS, SETTABLE_FLAGS } from './flags.ts';
 import type { ExperimentFile, TrainingSettings } from './schema.ts';
 
 export interface RuleProblem {
@@ -41,14 +42,18 @@ const gridAxesAreSettings: Rule = (config) => {
   for (const [key, values] of Object.entries(config.grid ?? {})) {
     const info = FLAGS[key];
     if (!info || info.managed) {
-      errors.push({ path: ['grid', key], atKey: true, message: info ? `is set by the harness: ${info.managed}` : 'unknown training setting' });
+      errors.push({ path: ['grid', key], atKey: true, message: info ? `is set by the harness: ${info.managed}` : `unknown training setting${didYouMean(key, SETTABLE_FLAGS)}` });
       continue;
     }
     values.forEach((value, i) => {
       const ok = info.type === 'bool' ? typeof value === 'boolean' : info.type === 'str' ? typeof value === 'string' : typeof value === 'number';
-      if (!ok) errors.push({ path: ['grid', key, i], message: `expected ${info.type}, got ${JSON.stringify(value)}` });
-      else if (typeof value === 'number' && ((info.min !== undefined && value < info.min) || (info.gt !== undefined && value <= info.gt))) {
-        errors.push({ path: ['grid', key, i], message: `out of range: ${value}` });
+      const expected = info.type === 'bool' ? 'true or false' : info.type === 'str' ? 'a text' : info.type === 'int' ? 'a whole number' : 'a number';
+      if (!ok) errors.push({ path: ['grid', key, i], message: `expected ${expected}, got ${JSON.stringify(value)}` });
+      else if (info.type === 'int' && !Number.isInteger(value)) errors.push({ path: ['grid', key, i], message: `expected a whole number, got ${value}` });
+      else if (info.choices && !info.choices.includes(String(value))) {
+        errors.push({ path: ['grid', key, i], message: `must be one of ${info.choices.map((c) => JSON.stringify(c)).join(', ')}; got ${JSON.stringify(value)}` });
+      } else if (typeof value === 'number' && ((info.min !== undefined && value < info.min) || (info.gt !== undefined && value <= info.gt))) {
+        errors.push({ path: ['grid', key, i], message: `out of range: ${value} (${info.min !== undefined ? `at least ${info.min}` : `above ${info.gt}`})` });
       }
     });
   }
@@ -72,34 +77,66 @@ const edmExcludesSnr: Rule = (config) => ({
     .map((run) => ({ path: settingPath(run, 'snr_gamma', config), message: 'the script refuses snr_gamma together with do_edm_style_training' })),
 });
 
-const warmupFitsRun: Rule = (config) => ({
-  warnings: eachRun(config)
-    .filter((run) => {
-      const steps = run.settings.max_train_steps;
-      return run.settings.lr_scheduler !== 'constant' && typeof steps === 'number' && Number(run.settings.lr_warmup_steps) >= steps;
-    })
-    .map((run) => ({
-      path: settingPath(run, 'lr_warmup_steps', config),
-      message: `${run.name}: warm-up (${run.settings.lr_warmup_steps} steps) lasts the whole run of ${run.settings.max_train_steps} steps`,
-    })),
+/** A warning about one run's resolved settings, with the keys it is about (the rule places it on the first). */
+export interface SettingsWarning {
+  keys: string[];
+  message: string;
+}
+
+/**
+ * Warnings that depend only on one run's resolved settings: what `plan` shows for the experiment and what
+ * `run --set` / a sweep agent's parameter file must show for the settings they change.
+ */
+export function settingsWarnings(name: string, settings: TrainingSettings): SettingsWarning[] {
+  const out: SettingsWarning[] = [];
+  const steps = settings.max_train_steps;
+  const warmup = Number(settings.lr_warmup_steps);
+  if (settings.lr_scheduler !== 'constant' && typeof steps === 'number' && warmup >= steps) {
+    const reached = steps / warmup;
+    out.push({
+      keys: ['lr_warmup_steps', 'lr_scheduler'],
+      message:
+        `${name}: lr_scheduler ${settings.lr_scheduler} warms up for ${warmup} steps${warmup === FLAGS.lr_warmup_steps!.scriptDefault ? " (the script's default)" : ''}, ` +
+        `longer than the whole run of ${steps} steps: the learning rate only reaches ${formatNumber(reached * 100)}% of ${settings.learning_rate} ` +
+        `(${formatNumber(Number(settings.learning_rate) * reached)}); set lr_warmup_steps below ${steps}, e.g. 0`,
+    });
+  }
+  const prodigy = String(settings.optimizer).toLowerCase() === 'prodigy';
+  if (prodigy && settings.use_8bit_adam === true) out.push({ keys: ['use_8bit_adam'], message: `${name}: the script ignores use_8bit_adam with the prodigy optimizer` });
+  if (prodigy && Number(settings.learning_rate) <= 0.1) out.push({ keys: ['learning_rate'], message: `${name}: prodigy expects learning_rate around 1.0` });
+  if (settings.report_to === 'wandb' || settings.report_to === 'all') {
+    out.push({
+      keys: ['report_to'],
+      message: `${name}: report_to ${settings.report_to} makes the script log to W&B itself, but the harness already mirrors every metric to W&B (tracking:): the run would be logged twice; keep report_to: tensorboard`,
+    });
+  }
+  const limit = settings.checkpoints_total_limit;
+  if (limit === 1) {
+    out.push({
+      keys: ['checkpoints_total_limit'],
+      message: `${name}: checkpoints_total_limit 1: the script deletes the only checkpoint before it writes the next one, so a kill during that save leaves no complete checkpoint to resume from; use 2 or more`,
+    });
+  }
+  return out;
+}
+
+function formatNumber(value: number): string {
+  return Number(value.toPrecision(2)).toString();
+}
+
+const runSettingsWarnings: Rule = (config) => ({
+  warnings: eachRun(config).flatMap((run) => settingsWarnings(run.name, run.settings).map((w) => ({ path: settingPath(run, w.keys[0]!, config), message: w.message }))),
 });
 
-const optimizerCombos: Rule = (config) => {
-  const warnings: RuleProblem[] = [];
-  for (const run of eachRun(config)) {
-    const prodigy = String(run.settings.optimizer).toLowerCase() === 'prodigy';
-    if (prodigy && run.settings.use_8bit_adam === true) {
-      warnings.push({ path: settingPath(run, 'use_8bit_adam', config), message: `${run.name}: the script ignores use_8bit_adam with the prodigy optimizer` });
-    }
-    if (prodigy && Number(run.settings.learning_rate) <= 0.1) {
-      warnings.push({ path: settingPath(run, 'learning_rate', config), message: `${run.name}: prodigy expects learning_rate around 1.0` });
-    }
-    if (run.settings.report_to === 'wandb') {
-      warnings.push({ path: settingPath(run, 'report_to', config), message: `${run.name}: the harness mirrors metrics to W&B itself (tracking:); report_to wandb would log twice` });
-    }
-  }
-  return { warnings };
-};
+/** Training above the dataset's image size upscales every image (the config knows the size it expects). */
+const resolutionFitsImages: Rule = (config) => ({
+  warnings: eachRun(config)
+    .filter((run) => Number(run.settings.resolution) > config.dataset.image_size)
+    .map((run) => ({
+      path: settingPath(run, 'resolution', config),
+      message: `${run.name}: resolution ${run.settings.resolution} is above dataset.image_size ${config.dataset.image_size}: every image is upscaled ${formatNumber(Number(run.settings.resolution) / config.dataset.image_size)}× (soft detail the LoRA learns); prepare the dataset at ${run.settings.resolution} px or train at ${config.dataset.image_size}`,
+    })),
+});
 
 const checkpointsSampled: Rule = (config) => {
   const errors: RuleProblem[] = [];
@@ -108,11 +145,21 @@ const checkpointsSampled: Rule = (config) => {
   for (const run of eachRun(config)) {
     const every = Number(run.settings.checkpointing_steps);
     const max = typeof run.settings.max_train_steps === 'number' ? run.settings.max_train_steps : Infinity;
+    const limit = run.settings.checkpoints_total_limit;
+    const written = Number.isFinite(max) ? Array.from({ length: Math.floor(max / every) }, (_, k) => (k + 1) * every) : [];
+    const kept = typeof limit === 'number' && Number.isFinite(max) ? written.slice(-limit) : written;
     wanted.forEach((step, i) => {
       if (step % every !== 0 || step > max) {
         errors.push({
           path: ['samples', 'checkpoints', i],
           message: `${run.name} writes checkpoints every ${every} steps up to ${max}: there will be no checkpoint-${step}`,
+        });
+      } else if (typeof limit === 'number' && !kept.includes(step)) {
+        errors.push({
+          path: ['samples', 'checkpoints', i],
+          message:
+            `${run.name}: checkpoints_total_limit ${limit} makes the script delete checkpoint-${step} before training ends ` +
+            `(it keeps only ${kept.map((s) => `checkpoint-${s}`).join(', ')}), so its sample set cannot be made; raise the limit to ${written.length - written.indexOf(step)} or drop ${step} from samples.checkpoints`,
         });
       }
     });
@@ -163,8 +210,8 @@ export const RULES: Record<string, Rule> = {
   gridAxesAreSettings,
   uniqueRunNames,
   edmExcludesSnr,
-  warmupFitsRun,
-  optimizerCombos,
+  runSettingsWarnings,
+  resolutionFitsImages,
   checkpointsSampled,
   promptsCarryTrigger,
   regressionVariantExists,

@@ -185,7 +185,7 @@ export const experimentSchema = z
     }),
     tracking: trackingSchema.default({}),
     hub: hubSchema.default({ private: true }),
-    store: z.string().optional().describe('run store root; default runs/ beside the experiments folder'),
+    store: z.string().optional().describe('run store root, relative to this file like dataset.dir; default runs/ beside this file'),
     python: z
       .object({
         requirements: z

@@ -15,13 +15,20 @@ export function parseYamlSource(file: string, text: string): { source: YamlSourc
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true });
   const problems: Problem[] = doc.errors.map((error) => {
     const pos = lines.linePos(error.pos[0]);
+    const key = error.code === 'DUPLICATE_KEY' ? duplicateKeyAt(text, error.pos[0]) : undefined;
     const message =
       error.code === 'DUPLICATE_KEY'
-        ? 'duplicate key: each name may appear once (a second entry would silently replace the first)'
+        ? `duplicate key${key ? ` "${key}"` : ''}: each name may appear once in a mapping (the second entry would silently replace the first)`
         : error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     return { file, line: pos.line, col: pos.col, message };
   });
   return { source: { file, doc, lines }, problems };
+}
+
+/** The key the yaml parser flags as a duplicate, read from the text at its position. */
+function duplicateKeyAt(text: string, offset: number): string | undefined {
+  const match = /^(?:"([^"\n]*)"|'([^'\n]*)'|([^:#\n]+?))\s*:/.exec(text.slice(offset, offset + 200));
+  return match ? (match[1] ?? match[2] ?? match[3])?.trim() : undefined;
 }
 
 /** Position of the node at `path` (its key when `atKey`), or of the deepest ancestor that exists. */

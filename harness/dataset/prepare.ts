@@ -1,8 +1,8 @@
 // Photos of any size and format → square PNGs at the training size, into a separate folder, with a
 // manifest of what was done to each file. The source folder is only read.
-import { mkdir, readdir, realpath } from 'node:fs/promises';
+import { mkdir, readdir, readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { HarnessError, UsageError } from '../errors.ts';
+import { HarnessError, InterruptedError, UsageError } from '../errors.ts';
 import { describeDecodeError } from '../image/index.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../store/atomic.ts';
 import { sha256, sha256File } from '../util/hash.ts';
@@ -55,6 +55,8 @@ export interface PrepareResult {
   kernel: 'lanczos3';
   files: PreparedFile[];
   counts: { written: number; skipped: number; failed: number };
+  /** photos kept from an interrupted run of the same command */
+  resumed?: number;
   /** --crop face: the photos where no face was found, so the centre was used */
   noFace?: string[];
   warnings: { file: string; message: string }[];
@@ -65,13 +67,27 @@ export interface PrepareOptions {
   crop?: CropMode;
   /** write into a destination that already has files (same-named outputs are replaced) */
   force?: boolean;
+  /** Ctrl-C: stop after the photo in hand, keep a manifest of what is done, and throw InterruptedError */
+  signal?: AbortSignal;
+}
+
+/** The manifest an interrupted prepare leaves: the same command finds it and resumes. */
+interface PartialManifest {
+  tool?: string;
+  complete?: boolean;
+  source?: string;
+  size?: number;
+  crop?: CropMode;
+  files?: PreparedFile[];
 }
 
 export async function prepareDataset(src: string, dst: string, options: PrepareOptions = {}): Promise<PrepareResult> {
   const size = options.size ?? DEFAULT_IMAGE_SIZE;
   const crop = options.crop ?? 'center';
   if (!Number.isInteger(size) || size < 64 || size > 8192) throw new UsageError(`--size must be a whole number of pixels from 64 to 8192, got ${size}`);
-  const { realSrc, absDst } = await checkFolders(src, dst, options.force ?? false);
+  const resumable = await readResumable(dst, src, size, crop);
+  const { realSrc, absDst } = await checkFolders(src, dst, (options.force ?? false) || resumable !== null);
+  const done = new Map((resumable?.files ?? []).filter((f) => f.status === 'written').map((f) => [f.source, f]));
   const names = (await readdir(realSrc, { withFileTypes: true }))
     .filter((entry) => !isHidden(entry.name) && (entry.isFile() || entry.isSymbolicLink()))
     .map((entry) => entry.name)
@@ -82,8 +98,25 @@ export async function prepareDataset(src: string, dst: string, options: PrepareO
 
   const files: PreparedFile[] = [];
   const warnings: PrepareResult['warnings'] = [];
+  const manifest = path.join(absDst, PREPARE_MANIFEST_FILE);
+  const head = { tool: 'harness dataset prepare' as const, source: realSrc, destination: absDst, size, crop, kernel: 'lanczos3' as const };
+  let resumed = 0;
   for (const name of names) {
+    if (options.signal?.aborted) {
+      const written = files.filter((f) => f.status === 'written').length;
+      await writeJsonAtomic(manifest, { ...head, complete: false, files, warnings, createdAt: new Date().toISOString() });
+      throw new InterruptedError(
+        `dataset prepare interrupted after ${written} of ${outputs.size} photos (${absDst} holds them and a manifest of what is done)`,
+        'run the same command again to resume: finished photos are kept, the rest are written',
+      );
+    }
     const output = outputs.get(name);
+    const previous = done.get(name);
+    if (previous && output && output === previous.output && (await sha256File(path.join(absDst, output)).catch(() => null)) === previous.outputSha256 && (await sha256File(path.join(realSrc, name))) === previous.sourceSha256) {
+      files.push(previous);
+      resumed += 1;
+      continue;
+    }
     if (!output) {
       files.push({ source: name, status: 'skipped', reason: 'not a photo (by its extension)' });
       continue;
@@ -121,16 +154,28 @@ export async function prepareDataset(src: string, dst: string, options: PrepareO
       files.push({ source: name, status: 'failed', reason: describeDecodeError(error) });
     }
   }
-  const manifest = path.join(absDst, PREPARE_MANIFEST_FILE);
   const counts = {
     written: files.filter((f) => f.status === 'written').length,
     skipped: files.filter((f) => f.status === 'skipped').length,
     failed: files.filter((f) => f.status === 'failed').length,
   };
   const noFace = detect ? { noFace: files.filter((f) => f.cropMethod === 'center-no-face').map((f) => f.source) } : {};
-  const body = { tool: 'harness dataset prepare' as const, source: realSrc, destination: absDst, size, crop, kernel: 'lanczos3' as const, files, counts, ...noFace, warnings };
-  await writeJsonAtomic(manifest, { ...body, createdAt: new Date().toISOString() });
+  const body = { ...head, files, counts, ...noFace, warnings, ...(resumed ? { resumed } : {}) };
+  await writeJsonAtomic(manifest, { ...body, complete: true, createdAt: new Date().toISOString() });
   return { schemaVersion: 1, manifest, ...body };
+}
+
+/** An interrupted prepare of the same source, size and crop into `dst`: it may be resumed without --force. */
+async function readResumable(dst: string, src: string, size: number, crop: CropMode): Promise<PartialManifest | null> {
+  let manifest: PartialManifest;
+  try {
+    manifest = JSON.parse(await readFile(path.join(path.resolve(dst), PREPARE_MANIFEST_FILE), 'utf8')) as PartialManifest;
+  } catch {
+    return null;
+  }
+  const realSrc = await realpath(src).catch(() => null);
+  const same = manifest.tool === 'harness dataset prepare' && manifest.complete === false && manifest.source === realSrc && manifest.size === size && manifest.crop === crop;
+  return same ? manifest : null;
 }
 
 type FaceDetector = (file: string) => Promise<{ box: FaceBox; score: number } | null>;
@@ -206,7 +251,7 @@ export function outputNames(sources: string[]): Map<string, string> {
   const names = new Map(
     sources.map((name) => {
       const s = stem(name);
-      return [name, (counts.get(s) ?? 0) > 1 ? `${s}-${path.extname(name).slice(1).toLowerCase()}.png` : `${s}.png`];
+      return [name, ((counts.get(s) ?? 0) > 1 ? `${s}-${path.extname(name).slice(1).toLowerCase()}.png` : `${s}.png`).normalize('NFC')];
     }),
   );
   const taken = new Map<string, string>();

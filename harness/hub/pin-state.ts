@@ -32,13 +32,20 @@ export function isPinned(config: Pick<ExperimentFile, 'base'>): boolean {
   return unpinnedRefs(config).length === 0;
 }
 
-/** What `sweep` calls before training: unpinned models are an error unless the user says --unpinned. */
-export function requirePinned(config: Pick<ExperimentFile, 'base'>, file: string, options: { allowUnpinned?: boolean } = {}): void {
-  const missing = unpinnedRefs(config);
+/**
+ * What `sweep` and `run` call before training: unpinned models are an error unless the user says
+ * --unpinned, or names a local folder for them (--model, --vae: the user chose those weights).
+ */
+export function requirePinned(
+  config: Pick<ExperimentFile, 'base'>,
+  file: string,
+  options: { allowUnpinned?: boolean; localModel?: boolean; localVae?: boolean } = {},
+): void {
+  const missing = unpinnedRefs(config).filter((ref) => !(ref.path[1] === 'model' ? options.localModel : options.localVae));
   if (missing.length === 0 || options.allowUnpinned) return;
   throw new UsageError(
     `${file}: not pinned to commits: ${missing.map((ref) => `${ref.path.slice(0, -1).join('.')} (${ref.id})`).join(', ')}; ` +
       'an unpinned run trains on whatever the Hub serves today and cannot be reproduced',
-    `run \`harness pin ${file}\` (writes the commits into the file), or pass --unpinned to train anyway`,
+    `run \`harness pin ${file}\` (writes the commits into the file), pass --model DIR / --vae DIR (local folders), or --unpinned to train anyway`,
   );
 }

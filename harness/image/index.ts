@@ -4,7 +4,7 @@ import sharp, { type Sharp } from 'sharp';
 import type { Box } from './render.ts';
 
 export { composePng, type Layer } from './compose.ts';
-export { describeDecodeError, inspectImage, type ImageMeta, type StoredPixels } from './inspect.ts';
+export { describeDecodeError, grey16Samples, inspectImage, type ImageMeta, type StoredPixels } from './inspect.ts';
 export { decodedPngSize } from './png.ts';
 export { cropToPng, thumbnailPng, type Box, type Colour } from './render.ts';
 

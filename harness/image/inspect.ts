@@ -53,3 +53,9 @@ export function describeDecodeError(error: unknown): string {
 function firstLine(text: string): string {
   return text.split('\n')[0]!.trim();
 }
+
+/** The samples of a 16-bit greyscale image as stored (0–65535), one per pixel. */
+export async function grey16Samples(file: string): Promise<Uint16Array> {
+  const { data } = await sharp(file, { failOn: 'error' }).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
+  return new Uint16Array(data.buffer, data.byteOffset, data.length / 2);
+}

@@ -25,11 +25,24 @@ export function parseSetOverrides(pairs: string[]): TrainingSettings {
       problems.push(`--set ${key}: set by the harness, not by hand: ${info.managed}`);
       continue;
     }
-    out[key] = info.type === 'bool' ? parseBool(raw) : info.type === 'int' || info.type === 'float' ? Number(raw) : raw;
+    if (info.type === 'int' || info.type === 'float') {
+      const n = raw.trim() === '' ? NaN : Number(raw);
+      if (!Number.isFinite(n)) {
+        problems.push(`--set ${key}=${raw}: expected ${info.type === 'int' ? 'a whole number' : 'a number'}, got "${raw}"`);
+        continue;
+      }
+      out[key] = n;
+    } else {
+      out[key] = info.type === 'bool' ? parseBool(raw) : raw;
+    }
   }
-  const parsed = trainingSettings.safeParse(out);
+  const parsed = trainingSettings.safeParse(out, { reportInput: true });
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(`--set ${issue.path.join('.')}=${String(out[String(issue.path[0])])}: ${issue.message}`);
+    for (const issue of parsed.error.issues) {
+      const value = out[String(issue.path[0])];
+      const why = issue.code === 'invalid_value' ? `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` : issue.code === 'invalid_type' && issue.expected === 'boolean' ? 'expected true or false' : issue.message;
+      problems.push(`--set ${issue.path.join('.')}=${String(value)}: ${why}; got ${JSON.stringify(value)}`);
+    }
   }
   if (problems.length) throw new UsageError(problems.join('\n'), 'settings are the diffusers flags without dashes; see `harness plan --help`');
   return out;

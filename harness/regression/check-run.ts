@@ -179,7 +179,7 @@ async function currentScoreReport(current: CurrentSet, experiment: Experiment, o
   if (existing) return existing;
   if (options.scoreMissing === false) {
     throw new HarnessError(`sample set ${current.set.manifest.setId} has no scores (${file}), and the ${tier} tier needs them`, {
-      exitCode: ExitCode.remote,
+      exitCode: ExitCode.usage,
       hint: `score it first: harness score ${current.set.dir} --reference ${experiment.referenceDir} --embeddings --out ${file} (or run the check without --no-score)`,
     });
   }

@@ -38,7 +38,7 @@ function acceptHint(experimentFile: string, variant: string): string {
   return `accept the current samples as goldens: harness check ${experimentFile} --accept${variant === 'baseline' ? '' : ` --variant ${variant}`}`;
 }
 
-/** Reads and checks a golden's files; every way it can be absent or damaged is a GoldensError (exit 3). */
+/** Reads and checks a golden's files; every way it can be absent or damaged is a GoldensError (exit 2). */
 export async function readGolden(goldensDir: string, variant: string, experimentFile: string): Promise<Golden> {
   const layout = goldenLayout(goldensDir, variant);
   let text: string;

@@ -12,19 +12,19 @@ export async function readScoreReport(file: string): Promise<ScoreReport | null>
     text = await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new HarnessError(`cannot read scores ${file}: ${(error as Error).message}`, { exitCode: ExitCode.remote });
+    throw new HarnessError(`cannot read scores ${file}: ${(error as Error).message}`, { exitCode: ExitCode.usage });
   }
   let report: ScoreReport;
   try {
     report = JSON.parse(text) as ScoreReport;
   } catch (error) {
     throw new HarnessError(`scores ${file} are not valid JSON: ${(error as Error).message}`, {
-      exitCode: ExitCode.remote,
+      exitCode: ExitCode.usage,
       hint: 'delete the file and score the set again',
     });
   }
   if (!Array.isArray(report.images)) {
-    throw new HarnessError(`scores ${file} have no images list`, { exitCode: ExitCode.remote, hint: 'delete the file and score the set again' });
+    throw new HarnessError(`scores ${file} have no images list`, { exitCode: ExitCode.usage, hint: 'delete the file and score the set again' });
   }
   return report;
 }

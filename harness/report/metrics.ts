@@ -1,9 +1,10 @@
 // Pure: training facts of one run from its events (DESIGN.md §5): smoothed loss, peak VRAM, speed, time.
 import type { StoredEvent } from './types.ts';
-import { eventSeconds } from '../train/events.ts';
+import { ema, eventSeconds, LOSS_EMA_FACTOR, peakVramMb } from '../train/events.ts';
 
-/** s_t = EMA_FACTOR · s_{t−1} + (1 − EMA_FACTOR) · loss_t, starting at the first loss. */
-export const EMA_FACTOR = 0.9;
+/** s_t = EMA_FACTOR · s_{t−1} + (1 − EMA_FACTOR) · loss_t, starting at the first loss (the console shows the same). */
+export const EMA_FACTOR = LOSS_EMA_FACTOR;
+export { ema };
 
 export interface MetricPoint {
   step: number;
@@ -32,15 +33,6 @@ function num(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
-export function ema(values: (number | null)[], factor = EMA_FACTOR): (number | null)[] {
-  let state: number | null = null;
-  return values.map((value) => {
-    if (value === null) return state;
-    state = state === null ? value : factor * state + (1 - factor) * value;
-    return state;
-  });
-}
-
 export function trainingFacts(events: StoredEvent[]): TrainingFacts {
   // a resumed run repeats the steps after its checkpoint: the later process's value wins
   const byStep = new Map<number, StoredEvent>();
@@ -65,12 +57,7 @@ export function trainingFacts(events: StoredEvent[]): TrainingFacts {
     }
   }
   const lastSmoothed = [...points].reverse().find((p) => p.smoothed !== null);
-  let peak: number | null = null;
-  for (const event of events) {
-    for (const value of [num(event.vram_peak_mb), num(event.vram_reserved_mb), num(event.vram_alloc_mb)]) {
-      if (value !== null && (peak === null || value > peak)) peak = value;
-    }
-  }
+  const peak = peakVramMb(events);
   return {
     points,
     lossFinal: lastSmoothed?.smoothed ?? null,

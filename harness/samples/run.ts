@@ -2,7 +2,7 @@
 // What `harness sample` and `harness sweep` (after training) call. Run status is the caller's business.
 import { stat } from 'node:fs/promises';
 import type { PlanContext } from '../commands/context.ts';
-import { HarnessError, UsageError } from '../errors.ts';
+import { UsageError } from '../errors.ts';
 import { snapshotPath, type RunSpec } from '../plan/planner.ts';
 import { controlLayout, runLayout } from '../store/layout.ts';
 import { renderSet, type RenderContext, type SampleProgress, type SetOutcome, type SetTarget } from './render.ts';
@@ -93,9 +93,7 @@ async function runTargets(
   if (selection.final) {
     const weights = await resolveWeights(storeRoot, experiment, run.id, { kind: 'final' });
     if ('missing' in weights) {
-      throw new HarnessError(`run ${run.id} (${run.variant}) has not finished training: ${weights.missing}`, {
-        hint: `train it first: harness run ${context.experiment.file} --variant ${run.variant}`,
-      });
+      throw new UsageError(`run ${run.id} (${run.variant}) has not finished training: ${weights.missing}`, `train it first: harness run ${context.experiment.file} --variant ${run.variant}`);
     }
     targets.push({ runId: run.id, weights, spec, dirFor: layout.sampleSet });
   }

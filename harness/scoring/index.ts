@@ -26,6 +26,8 @@ export interface ExtractorOptions {
   workers?: number;
   /** where features are cached by image sha256 + scorer version; no cache when absent */
   cacheDir?: string;
+  /** after each image's features are ready (from the cache or extracted) */
+  onImage?: (file: string, cached: boolean) => void;
 }
 
 export interface ExtractStats {
@@ -62,11 +64,13 @@ export function createExtractor(options: ExtractorOptions = {}): Extractor {
     const cached = await cache?.get(hash);
     if (cached) {
       stats.cached++;
+      options.onImage?.(file, true);
       return cached;
     }
     const { features, times } = await getPool().extract(file, { bytes, sha256: hash });
     for (const stage of Object.keys(times) as (keyof StageTimes)[]) stats.times[stage] += times[stage];
     await cache?.set(features);
+    options.onImage?.(file, false);
     return features;
   };
 

@@ -56,13 +56,29 @@ export function sampleSidecarName(promptId: string, seed: number): string {
 
 export const DEFAULT_STORE = 'runs';
 
-/** --store beats HARNESS_STORE beats the experiment's `store:` beats runs/ in the working folder. */
-export function resolveStoreRoot(opts: { flag?: string; env?: NodeJS.ProcessEnv; experimentStore?: string; experimentFile?: string; cwd: string }): string {
-  if (opts.flag) return path.resolve(opts.cwd, opts.flag);
+export type StoreSource = 'flag' | 'env' | 'experiment' | 'default';
+
+/**
+ * --store beats HARNESS_STORE beats the experiment's `store:` beats runs/. Like dataset.dir, the experiment's
+ * `store:` and the default runs/ are relative to the experiment file, not to the working folder, so the
+ * same command finds the same store from anywhere. Flags and HARNESS_STORE are relative to the working folder.
+ */
+export function resolveStore(opts: { flag?: string | undefined; env?: NodeJS.ProcessEnv; experimentStore?: string | undefined; experimentFile?: string; cwd: string }): { root: string; source: StoreSource } {
+  if (opts.flag) return { root: path.resolve(opts.cwd, opts.flag), source: 'flag' };
   const fromEnv = opts.env?.HARNESS_STORE;
-  if (fromEnv) return path.resolve(opts.cwd, fromEnv);
-  if (opts.experimentStore && opts.experimentFile) return path.resolve(path.dirname(opts.experimentFile), opts.experimentStore);
-  return path.resolve(opts.cwd, DEFAULT_STORE);
+  if (fromEnv) return { root: path.resolve(opts.cwd, fromEnv), source: 'env' };
+  const base = opts.experimentFile ? path.dirname(opts.experimentFile) : opts.cwd;
+  if (opts.experimentStore) return { root: path.resolve(base, opts.experimentStore), source: 'experiment' };
+  return { root: path.resolve(base, DEFAULT_STORE), source: 'default' };
+}
+
+export function resolveStoreRoot(opts: Parameters<typeof resolveStore>[0]): string {
+  return resolveStore(opts).root;
+}
+
+/** How a store was chosen, for messages: "--store x", "HARNESS_STORE", … */
+export function describeStoreSource(source: StoreSource): string {
+  return { flag: '--store', env: '$HARNESS_STORE', experiment: "the experiment's store:", default: 'the default (runs/ beside the experiment file)' }[source];
 }
 
 /** The LoRA file the diffusers script writes, in `output/` and in each `checkpoint-N/`. */
@@ -88,9 +104,13 @@ export function checksLayout(storeRoot: string, experiment: string) {
   };
 }
 
-/** Reports are generated into reports/<experiment>/ (relative to the working folder) unless --out. */
-export function reportDir(cwd: string, experiment: string): string {
-  return path.join(cwd, 'reports', experiment);
+/**
+ * Reports follow the store: reports/<experiment>/ beside a store named runs/, DIR-reports/<experiment>/
+ * beside any other store DIR, so two stores never overwrite one report.
+ */
+export function reportDir(storeRoot: string, experiment: string): string {
+  const name = path.basename(storeRoot);
+  return path.join(path.dirname(storeRoot), name === DEFAULT_STORE ? 'reports' : `${name}-reports`, experiment);
 }
 
 /** Tracking files of one run (`<run>/tracking/`): the W&B-shaped history ledger and the W&B sync state. */

@@ -2,8 +2,10 @@
 // GPU work (train, sample) runs on one worker per GPU; CPU work (score, mirror, report) of run k runs in a
 // serial CPU queue while the GPU worker already trains run k+1. Run locks let several sweep processes
 // share one store: no run is done twice, none is skipped.
+import path from 'node:path';
 import type { Experiment } from '../config/load.ts';
-import { loadPlanContext, requireDataset, type ContextOptions, type PlanContext } from '../commands/context.ts';
+import { formatProblem } from '../errors.ts';
+import { checkStoreForWriting, loadPlanContext, requireDataset, type ContextOptions, type PlanContext } from '../commands/context.ts';
 import { UsageError } from '../errors.ts';
 import { requirePinned } from '../hub/pin-state.ts';
 import { planExperiment, type RunSpec } from '../plan/planner.ts';
@@ -11,6 +13,7 @@ import { openSession, pipelineFlags, type PipelineFlags, type Session } from '..
 import { planInputs, resolveScript, withModelFolders } from '../pipeline/resolve.ts';
 import { prepareForRuns } from '../pipeline/prepare.ts';
 import { cpuStage, gpuStage, type GpuOutcome } from '../pipeline/stages.ts';
+import { checkUpFront } from '../pipeline/upfront.ts';
 import type { SampleProgress } from '../samples/render.ts';
 import { experimentDir, runLayout } from '../store/layout.ts';
 import { readLock, tryLock, type LockInfo, type RunLock } from '../store/lock.ts';
@@ -25,6 +28,8 @@ export interface SweepReporter {
   /** the runs this sweep will work on, in order (for a sweep-wide progress and ETA) */
   start?(runs: RunSpec[]): void;
   line(text: string): void;
+  /** a warning about the whole sweep (config, up-front checks), said once */
+  warn?(text: string): void;
   /** training progress of the run a worker is on */
   train(worker: WorkerInfo, run: RunSpec): TrainReporter;
   sample?(worker: WorkerInfo, progress: SampleProgress): void;
@@ -37,7 +42,8 @@ export interface WorkerInfo {
 }
 
 export interface SweepOptions extends ContextOptions, PipelineFlags {
-  only?: string[];
+  /** variant names to run (default: every planned run) */
+  variants?: string[];
   maxRuns?: number;
   failFast?: boolean;
   /** false: no report at the end (--no-report) */
@@ -69,6 +75,8 @@ export interface SweepRunRow {
   heldBy?: { pid: number; host: string };
   /** what W&B still lacks of the run, and why (absent when it has everything or tracking is off) */
   wandb?: MirrorBacklog;
+  /** sample sets asked for but not made (e.g. a checkpoint the script pruned), with why */
+  missingSets?: { what: string; why: string }[];
 }
 
 export interface SweepResult {
@@ -84,19 +92,25 @@ export interface SweepResult {
     idle: { why: string; seconds: number }[];
     /** after the last GPU stage, waiting for scoring and the report */
     cpuTailSeconds: number;
+    /** whether the environment check saw a CUDA GPU (null: not checked, --no-preflight or nothing to train) */
+    seen: boolean | null;
   };
   report: { path: string; warnings: string[] } | null;
   check: { verdict: 'pass' | 'regression'; tier: string; report: string } | null;
   interrupted: boolean;
   failFastStopped: boolean;
+  /** the experiment's config warnings and the up-front check's, each once */
+  warnings: string[];
 }
 
 export async function sweep(options: SweepOptions): Promise<SweepResult> {
   const startedAt = performance.now();
   const planned = await loadPlanContext(options);
+  const configWarnings = planned.experiment.warnings.map(formatProblem);
+  for (const warning of configWarnings) options.reporter.warn?.(warning);
   requireDataset(planned);
-  requirePinned(planned.experiment.config, options.experiment, { allowUnpinned: options.unpinned ?? false });
-  await ensureStoreUsable(experimentDir(planned.storeRoot, planned.experiment.name), minFreeMb(options.env));
+  requirePinned(planned.experiment.config, options.experiment, { allowUnpinned: options.unpinned ?? false, localModel: Boolean(options.model), localVae: Boolean(options.vae) });
+  await checkStoreForWriting(planned.storeRoot, planned.storeSource);
   const script = await resolveScript({ script: options.script, cwd: options.cwd, env: options.env, experimentArg: options.experiment }, planned.experiment.config.base.diffusers);
   // The plan as this script names the runs (a local --script has its own sha256): the report and the
   // check then see the runs this sweep trained as planned ones.
@@ -105,9 +119,22 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
     withModelFolders(context, run, { model: options.model, vae: options.vae, cwd: options.cwd }),
   );
   const machine = await prepareForRuns(planned, options, (message) => options.reporter.line(message));
+  // Refuse once, before any run folder, lock or W&B record exists.
+  const upFront = await checkUpFront(context, runs, {
+    python: machine.python,
+    device: machine.device,
+    preflight: options.preflight ?? true,
+    cwd: options.cwd,
+    env: options.env,
+    command: `harness sweep ${options.experiment}`,
+  });
+  for (const warning of upFront.warnings) options.reporter.warn?.(warning);
+  await ensureStoreUsable(experimentDir(planned.storeRoot, planned.experiment.name), minFreeMb(options.env));
   const session = openSession({ context, script, cwd: options.cwd, env: options.env, ...pipelineFlags(options), ...machine });
   options.reporter.start?.(runs);
   const state = new SweepState(runs, options, context, session, startedAt);
+  state.gpuSeen = upFront.gpuSeen;
+  state.warnings = [...configWarnings, ...upFront.warnings];
   try {
     const workers = (options.gpus?.length ? options.gpus : [null]).map((gpu, index) => state.worker({ index, gpu }));
     await Promise.all(workers);
@@ -126,18 +153,19 @@ function minFreeMb(env: NodeJS.ProcessEnv): number | undefined {
   return env.HARNESS_MIN_FREE_MB ? Number(env.HARNESS_MIN_FREE_MB) : undefined;
 }
 
-export function selectRuns(context: PlanContext, runs: RunSpec[], options: Pick<SweepOptions, 'only' | 'maxRuns'>): RunSpec[] {
+export function selectRuns(context: PlanContext, runs: RunSpec[], options: Pick<SweepOptions, 'variants' | 'maxRuns'>): RunSpec[] {
   let selected = runs;
-  if (options.only?.length) {
+  const wanted = options.variants;
+  if (wanted?.length) {
     const names = runs.flatMap((r) => [r.variant, ...r.aliases]);
-    const unknown = options.only.filter((name) => !names.includes(name));
+    const unknown = wanted.filter((name) => !names.includes(name));
     if (unknown.length) {
       throw new UsageError(
-        `--only: no run named ${unknown.map((u) => `"${u}"${didYouMean(u, names)}`).join(', ')}`,
+        `--variant: no run named ${unknown.map((u) => `"${u}"${didYouMean(u, names)}`).join(', ')}`,
         `runs of ${context.experiment.name}: ${runs.map((r) => r.variant).join(', ')}`,
       );
     }
-    selected = runs.filter((r) => options.only!.includes(r.variant) || r.aliases.some((a) => options.only!.includes(a)));
+    selected = runs.filter((r) => wanted.includes(r.variant) || r.aliases.some((a) => wanted.includes(a)));
   }
   if (options.maxRuns !== undefined) selected = selected.slice(0, options.maxRuns);
   return selected;
@@ -154,6 +182,8 @@ class SweepState {
   private readonly idle = new Map<string, number>();
   private lastGpuEnd = 0;
   private readonly controller = new AbortController();
+  gpuSeen: boolean | null = null;
+  warnings: string[] = [];
 
   constructor(
     private readonly runs: RunSpec[],
@@ -258,12 +288,14 @@ class SweepState {
       secondsPerStep: summary?.secondsPerStep ?? null,
       identity: cpu?.identity ?? null,
       worker: info.index,
+      ...(gpu.samples?.skipped.length ? { missingSets: gpu.samples.skipped } : {}),
     });
     const { reporter } = this.options;
+    for (const missing of gpu.samples?.skipped ?? []) reporter.line(`${run.id}: ${missing.what} was asked for but not made: ${missing.why}`);
     if (outcome === 'done') reporter.line(`${run.id}: done${cpu?.identity != null ? ` (identity ${cpu.identity.toFixed(3)})` : ''}`);
     else if (outcome === 'interrupted') reporter.line(`${run.id}: interrupted; the next sweep resumes it`);
     else if (outcome === 'failed') {
-      reporter.line(`${run.id}: failed (${reason ?? 'unknown'}): ${(cpu?.message ?? gpu.message).split('\n')[0]}`);
+      reporter.line(`${run.id}: failed (${reason ?? 'unknown'}): ${(cpu?.message ?? gpu.message).split('\n').join('\n    ')}`);
       if (this.options.failFast && !this.failFastStopped) {
         this.failFastStopped = true;
         reporter.line('--fail-fast: no further runs are started');
@@ -315,7 +347,7 @@ class SweepState {
   async buildReport(): Promise<{ path: string; warnings: string[] }> {
     const { buildReport } = await import('../report/build.ts');
     const { reportDir } = await import('../store/layout.ts');
-    const outDir = this.options.reportOut ?? reportDir(this.options.cwd, this.context.experiment.name);
+    const outDir = this.options.reportOut ? path.resolve(this.options.cwd, this.options.reportOut) : reportDir(this.context.storeRoot, this.context.experiment.name);
     const built = await buildReport({ context: this.context, outDir });
     return { path: built.reportPath, warnings: built.warnings };
   }
@@ -341,11 +373,13 @@ class SweepState {
         busySeconds: this.busySeconds,
         idle: [...this.idle.entries()].map(([why, seconds]) => ({ why, seconds })),
         cpuTailSeconds: this.lastGpuEnd ? Math.max(0, wall - (this.lastGpuEnd - this.startedAt) / 1000) : 0,
+        seen: this.gpuSeen,
       },
       report,
       check,
       interrupted: this.interrupted,
       failFastStopped: this.failFastStopped,
+      warnings: this.warnings,
     };
   }
 }

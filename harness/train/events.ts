@@ -156,26 +156,67 @@ export class EventLog {
 
   summary(): EventSummary {
     const steps = [...this.metrics.keys()].sort((a, b) => a - b);
-    const losses = steps.map((s) => this.metrics.get(s)!.loss).filter((l): l is number => typeof l === 'number');
-    const peaks = [...this.metrics.values()].map((m) => m.vram_peak_mb).filter((v): v is number => typeof v === 'number');
-    if (typeof this.end?.peak_vram_mb === 'number') peaks.push(this.end.peak_vram_mb);
+    const smoothed = ema(steps.map((s) => finite(this.metrics.get(s)!.loss))).filter((l): l is number => l !== null);
     const last = steps.length ? this.metrics.get(steps[steps.length - 1]!)! : undefined;
     return {
       steps: steps.length,
       lastStep: last?.step ?? 0,
-      finalLoss: last?.loss ?? null,
-      minLoss: losses.length ? Math.min(...losses) : null,
-      peakVramMb: peaks.length ? Math.max(...peaks) : null,
+      finalLoss: smoothed.length ? smoothed[smoothed.length - 1]! : null,
+      minLoss: smoothed.length ? Math.min(...smoothed) : null,
+      peakVramMb: peakVramMb([...this.metrics.values(), ...(this.end ? [this.end] : [])]),
       secondsPerStep: secondsPerStep([...this.metrics.values()]),
     };
   }
 }
 
+// One number, one meaning: the console (`run`, `sweep`), the report and W&B's summary show loss and VRAM
+// through these two functions.
+
+/** Loss is shown smoothed: s_t = LOSS_EMA_FACTOR · s_{t−1} + (1 − LOSS_EMA_FACTOR) · loss_t, from the first loss. */
+export const LOSS_EMA_FACTOR = 0.9;
+
+export function ema(values: (number | null)[], factor = LOSS_EMA_FACTOR): (number | null)[] {
+  let state: number | null = null;
+  return values.map((value) => {
+    if (value === null) return state;
+    state = state === null ? value : factor * state + (1 - factor) * value;
+    return state;
+  });
+}
+
+/**
+ * Peak VRAM, in MiB: the most memory PyTorch's CUDA allocator held for the run, i.e. the largest of every
+ * reserved and allocated figure the metrics tap recorded (reserved ≥ allocated, and a mid-step allocation
+ * peak can exceed the reserved figure sampled at the step's end). Shown in GiB (÷ 1024).
+ */
+export function peakVramMb(events: readonly object[]): number | null {
+  let peak: number | null = null;
+  for (const event of events as Record<string, unknown>[]) {
+    for (const key of ['vram_peak_mb', 'vram_reserved_mb', 'vram_alloc_mb', 'peak_vram_mb', 'peak_vram_reserved_mb']) {
+      const value = finite(event[key]);
+      if (value !== null && (peak === null || value > peak)) peak = value;
+    }
+  }
+  return peak;
+}
+
+/** MiB as GiB for people: "9.3 GiB". */
+export function formatGib(mb: number): string {
+  return `${(mb / 1024).toFixed(1)} GiB`;
+}
+
+function finite(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
 export interface EventSummary {
   steps: number;
   lastStep: number;
+  /** the smoothed loss (ema) at the last step */
   finalLoss: number | null;
+  /** the lowest smoothed loss */
   minLoss: number | null;
+  /** peakVramMb(): the most the CUDA allocator held */
   peakVramMb: number | null;
   /** median time between consecutive steps, robust to checkpoint pauses and resumes */
   secondsPerStep: number | null;

@@ -3,6 +3,7 @@
 import type { TrainingSettings } from '../config/schema.ts';
 import type { Experiment } from '../config/load.ts';
 import { INSTALL_COMMAND, missingPackages, parseCapability, torchHasKernelsFor, type EnvInfo } from './envinfo.ts';
+import { oomAdvice } from './classify.ts';
 import { estimateVramMb } from './vram.ts';
 
 export interface PreflightFinding {
@@ -52,10 +53,11 @@ export function checkEnvironment(settings: TrainingSettings, info: EnvInfo, expe
   if (device === 'cpu') return mergeReports({ errors, warnings }, checkCpuSettings(settings));
   const gpu = info.gpus[0];
   if (!info.torch?.cuda_available || !gpu) {
+    const why = !info.torch ? 'torch is not installed' : info.torch.cuda === null ? `torch ${info.torch.version} is a CPU-only build` : 'torch sees no CUDA GPU';
     errors.push({
       check: 'gpu',
-      message: `torch ${info.torch?.version ?? '(not installed)'} in ${info.python.executable} sees no CUDA GPU`,
-      hint: 'train on a GPU machine; on this machine, experiments/demo.yaml runs the whole workflow on the CPU (a tiny SDXL), and --device cpu trains any experiment there',
+      message: `${why} in ${info.python.executable}: SDXL training needs an NVIDIA GPU`,
+      hint: `${info.torch?.cuda === null ? INSTALL_COMMAND : 'train on a machine with an NVIDIA GPU (`harness doctor` shows what torch sees)'}; without one, experiments/demo.yaml runs the whole workflow on the CPU (a tiny SDXL), and --device cpu trains any experiment there`,
     });
     return { errors, warnings };
   }
@@ -78,8 +80,8 @@ export function checkEnvironment(settings: TrainingSettings, info: EnvInfo, expe
   if (gpu.memory_mb !== null && estimate.totalMb > gpu.memory_mb) {
     warnings.push({
       check: 'vram',
-      message: `rough VRAM estimate ${(estimate.totalMb / 1024).toFixed(1)} GB exceeds ${gpu.name}'s ${(gpu.memory_mb / 1024).toFixed(1)} GB`,
-      hint: 'lower resolution or train_batch_size, or set gradient_checkpointing: true',
+      message: `rough VRAM estimate ${(estimate.totalMb / 1024).toFixed(1)} GiB exceeds ${gpu.name}'s ${(gpu.memory_mb / 1024).toFixed(1)} GiB`,
+      hint: oomAdvice(settings),
     });
   }
   return { errors, warnings };
@@ -105,7 +107,11 @@ export interface DatasetCheckOutcome {
 }
 
 /** `harness dataset check` as a preflight step; the module is loaded lazily (it pulls in image decoding). */
-export async function checkTrainingDataset(dir: string, experiment: Experiment): Promise<DatasetCheckOutcome> {
+export async function checkTrainingDataset(
+  dir: string,
+  experiment: Experiment,
+  extra: { modelDir?: string | null; resolutions?: { name: string; resolution: number }[] } = {},
+): Promise<DatasetCheckOutcome> {
   let mod: typeof import('../dataset/check.ts') | undefined;
   try {
     mod = await import('../dataset/check.ts');
@@ -119,11 +125,14 @@ export async function checkTrainingDataset(dir: string, experiment: Experiment):
     return { report: { errors: exists ? [] : [{ check: 'dataset', message: `dataset folder not found: ${dir}` }], warnings: [] }, fullCheck: false };
   }
   const ds = experiment.config.dataset;
+  const { captionTokenizer } = await import('../dataset/clip-tokens.ts');
   const result = await mod.checkDataset(dir, {
     imageSize: ds.image_size,
     minImages: ds.min_images,
     captionPrefix: ds.caption_prefix,
     instancePrompt: ds.instance_prompt,
+    tokenizer: await captionTokenizer(extra.modelDir),
+    ...(extra.resolutions ? { resolutions: extra.resolutions } : {}),
   });
   const format = (p: { file: string; line?: number; message: string }) => `${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}`;
   return {

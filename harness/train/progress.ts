@@ -1,6 +1,6 @@
 // Live progress of an attempt, computed from the events (step, loss, VRAM) and their timestamps (s/it, ETA).
 // The domain reports snapshots through a TrainReporter; the CLI decides how to draw them.
-import type { MetricEvent } from './events.ts';
+import { peakVramMb, type MetricEvent } from './events.ts';
 
 export interface ProgressSnapshot {
   runId: string;
@@ -65,8 +65,9 @@ export function snapshotFrom(
     loss: metric?.loss ?? null,
     secondsPerStep,
     etaSeconds: secondsPerStep !== null && total !== null ? Math.max(0, total - step) * secondsPerStep : null,
-    vramMb: metric?.vram_alloc_mb ?? null,
-    vramPeakMb: metric?.vram_peak_mb ?? null,
+    // what the allocator holds now, and the run's peak so far (peakVramMb: the same number the summary and report show)
+    vramMb: metric?.vram_reserved_mb ?? metric?.vram_alloc_mb ?? null,
+    vramPeakMb: metric ? peakVramMb([metric]) : null,
     elapsedSeconds: (Date.now() - startedAt) / 1000,
     ...(note ? { note } : {}),
   };

@@ -132,7 +132,11 @@ export async function trainRun({ context, run, options, reporter = silentReporte
 
 async function preflight(context: TrainContext, run: RunSpec, options: TrainOptions, probe: EnvProbe): Promise<PreflightReport> {
   const reports: PreflightReport[] = [checkSettings({ settings: run.settings, argv: run.argv }), await checkModels(run.argv)];
-  const dataset = await checkTrainingDataset(context.datasetDir, context.experiment);
+  const model = run.argv[run.argv.indexOf('--pretrained_model_name_or_path') + 1];
+  const dataset = await checkTrainingDataset(context.datasetDir, context.experiment, {
+    modelDir: model && path.isAbsolute(model) ? model : null,
+    resolutions: [{ name: run.variant, resolution: Number(run.settings.resolution) }],
+  });
   reports.push(dataset.report);
   if (!dataset.fullCheck) reports.push({ errors: [], warnings: [{ check: 'dataset', message: 'the dataset module is not available: only checked that the folder exists' }] });
   if (!options.script.pinned) {
@@ -306,6 +310,7 @@ async function attempt(a: AttemptArgs): Promise<TrainResult> {
     interrupted: stopper.cause === 'interrupt',
     killedByHarness: stopper.sentKill,
     logTail: tail,
+    settings: run.settings,
   });
   const all = parseEventsText(await readFile(layout.events, 'utf8').catch(() => ''));
   result.outcome = verdict.state === 'trained' ? 'trained' : 'failed';

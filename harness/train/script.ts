@@ -4,7 +4,7 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { HarnessError, RemoteError, UsageError } from '../errors.ts';
+import { RemoteError, UsageError } from '../errors.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
 import { sha256, sha256File } from '../util/hash.ts';
 import { REPO_ROOT } from './envinfo.ts';
@@ -48,9 +48,7 @@ export async function findCachedScript(env: NodeJS.ProcessEnv, pin: ScriptPin): 
   if (!exists) return undefined;
   const actual = await sha256File(file);
   if (actual !== pin.sha256) {
-    throw new HarnessError(`cached script ${file} has sha256 ${actual}, expected ${pin.sha256}: the cache was modified`, {
-      hint: `delete ${file} and run \`harness setup\` again`,
-    });
+    throw new UsageError(`cached script ${file} has sha256 ${actual}, expected ${pin.sha256}: the cache was modified`, `delete ${file} and run \`harness setup\` again`);
   }
   return { path: file, sha256: actual, pinned: true, expected: pin.sha256, source: 'cache' };
 }
@@ -102,9 +100,7 @@ export async function downloadScript(env: NodeJS.ProcessEnv, pin: ScriptPin, fet
   }
   const actual = sha256(body);
   if (actual !== pin.sha256) {
-    throw new HarnessError(`sha256 mismatch for ${url}: expected ${pin.sha256} (base.diffusers.sha256), got ${actual}`, {
-      hint: 'the pin and the commit disagree: fix base.diffusers.sha256 or .commit; nothing was cached',
-    });
+    throw new UsageError(`sha256 mismatch for ${url}: expected ${pin.sha256} (base.diffusers.sha256), got ${actual}`, 'the pin and the commit disagree: fix base.diffusers.sha256 or .commit; nothing was cached');
   }
   const file = cachedScriptPath(env, pin);
   await mkdir(path.dirname(file), { recursive: true });
@@ -123,4 +119,25 @@ export async function localScript(file: string, cwd: string, pin: ScriptPin): Pr
   }
   const actual = sha256(bytes);
   return { path: absolute, sha256: actual, pinned: actual === pin.sha256, expected: pin.sha256, source: 'local' };
+}
+
+/**
+ * `setup --script FILE` on a machine without network: a copy of the pinned script fetched elsewhere goes
+ * into the cache, so `sweep` and `run` find it as if it had been downloaded. Only the pinned bytes are
+ * cached; another file is refused (run and sweep take it with --script, under its own run ids).
+ */
+export async function installLocalScript(env: NodeJS.ProcessEnv, pin: ScriptPin, file: string, cwd: string): Promise<ScriptFile> {
+  const local = await localScript(file, cwd, pin);
+  if (!local.pinned) {
+    throw new UsageError(
+      `--script ${file} has sha256 ${local.sha256}, not the pinned ${pin.sha256} (base.diffusers.sha256): it is not the script at ${pin.commit.slice(0, 12)}`,
+      'fetch the file at the pinned commit, or train with it as it is: `harness run|sweep … --script FILE` (its own hash names the runs)',
+    );
+  }
+  const cached = await findCachedScript(env, pin);
+  if (cached) return cached;
+  const target = cachedScriptPath(env, pin);
+  await mkdir(path.dirname(target), { recursive: true });
+  await writeFileAtomic(target, await readFile(local.path));
+  return { path: target, sha256: local.sha256, pinned: true, expected: pin.sha256, source: 'local' };
 }

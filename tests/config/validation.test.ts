@@ -52,7 +52,7 @@ describe('experiment validation', () => {
     expect(Object.keys(byKey).sort()).toEqual(['baseline.learning_rate', 'baseline.max_train_steps', 'baseline.train_batch_size']);
     expect(byKey['baseline.learning_rate']!.message).toContain('greater than 0');
     expect(byKey['baseline.train_batch_size']!.message).toContain('at least 1');
-    expect(byKey['baseline.max_train_steps']!.message).toContain('expected number');
+    expect(byKey['baseline.max_train_steps']!.message).toContain('expected a number, got the text "lots"');
     expect(byKey['baseline.max_train_steps']!.line).toBe(lineOf(text, 'max_train_steps: lots'));
   });
 

@@ -239,7 +239,7 @@ describe('harness dataset check (CLI)', () => {
     const report = JSON.parse(result.stdout);
     expect(report.schemaVersion).toBe(1);
     expect(report.dir).toBe('data');
-    expect(report.settings).toEqual({ imageSize: SIZE, minImages: 4, captionPrefix: PREFIX, instancePrompt: 'a photo of TOK boy' });
+    expect(report.settings).toEqual({ imageSize: SIZE, minImages: 4, captionPrefix: PREFIX, instancePrompt: 'a photo of TOK boy', tokenizer: null });
     expect(report.problems.map((p: { code: string }) => p.code)).toEqual(['too-few-images']);
     expect(result.exitCode).toBe(1);
   });

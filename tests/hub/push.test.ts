@@ -118,7 +118,7 @@ describe('harness push (model)', () => {
   });
 
   it('publishes a run without samples or report and says what it skipped', async () => {
-    const result = await cli(['push', file, '--variant', 'lr-low', '--repo', 'alice/tok-boy-lr-low', '--public', '--report', 'nowhere']);
+    const result = await cli(['push', file, '--variant', 'lr-low', '--repo', 'alice/tok-boy-lr-low', '--public', '--report-dir', 'nowhere']);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/skipped sample images/);
     expect(result.stdout).toMatch(/skipped report: .*nowhere/);

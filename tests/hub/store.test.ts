@@ -36,7 +36,7 @@ afterAll(async () => hub.close());
 
 describe('sharing run folders through a dataset repo', () => {
   it('push --store uploads run folders without checkpoints, locks or runs in progress', async () => {
-    const result = await harness(['push', fileA, '--store', '--repo', REPO, '--json'], { cwd: machineA, env: env(machineA) });
+    const result = await harness(['push', fileA, '--share-runs', '--repo', REPO, '--json'], { cwd: machineA, env: env(machineA) });
     expect(result.exitCode, result.stderr).toBe(0);
     const out = JSON.parse(result.stdout);
     expect(out).toMatchObject({ mode: 'store', repoType: 'dataset', created: true });
@@ -48,10 +48,10 @@ describe('sharing run folders through a dataset repo', () => {
     expect(remote.some((p) => p.includes('checkpoint-'))).toBe(false);
     expect(remote.some((p) => p.endsWith('lock.json'))).toBe(false);
 
-    const again = await harness(['push', fileA, '--store', '--repo', REPO, '--json'], { cwd: machineA, env: env(machineA) });
+    const again = await harness(['push', fileA, '--share-runs', '--repo', REPO, '--json'], { cwd: machineA, env: env(machineA) });
     expect(JSON.parse(again.stdout)).toMatchObject({ commit: null, uploaded: [] });
 
-    const withCheckpoints = await harness(['push', fileA, '--store', '--repo', REPO, '--with-checkpoints', '--json'], { cwd: machineA, env: env(machineA) });
+    const withCheckpoints = await harness(['push', fileA, '--share-runs', '--repo', REPO, '--with-checkpoints', '--json'], { cwd: machineA, env: env(machineA) });
     expect(JSON.parse(withCheckpoints.stdout).uploaded).toEqual([`tok-boy/${runs[0]!.id}/output/checkpoint-100/optimizer.bin`]);
   });
 

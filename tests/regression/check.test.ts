@@ -320,12 +320,12 @@ describe('which set is current', () => {
 });
 
 describe('harness check errors', () => {
-  it('a missing golden image is exit 3, naming the file', async () => {
+  it('a missing golden image is exit 2 (nothing to compare), naming the file', async () => {
     const project = await acceptedProject();
     const golden = goldenLayout(project.goldensDir, 'baseline');
     await rm(golden.image('garden__s3.png'));
     const result = await harness(['check', project.experimentFile], { cwd: project.dir });
-    expect(result.exitCode).toBe(3);
+    expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain('1 golden image(s) of "baseline" missing or damaged');
     expect(result.stderr).toContain(`${golden.image('garden__s3.png')}: missing`);
     expect(result.stderr).toContain('--accept');
@@ -368,18 +368,18 @@ describe('harness check errors', () => {
     expect(cli.stdout).toContain('regression: 2 of 6 images');
   });
 
-  it('no goldens at all is exit 3 with the command that accepts them; a damaged golden.json too', async () => {
+    it('no goldens at all is exit 2 with the command that accepts them; a damaged golden.json too', async () => {
     const project = await makeProject();
     await writeSampleSet(project, { setId: GOLDEN_SET, images: await personImages('a') });
     const none = await harness(['check', project.experimentFile], { cwd: project.dir });
-    expect(none.exitCode).toBe(3);
+    expect(none.exitCode).toBe(2);
     expect(none.stderr).toContain('no goldens for variant "baseline"');
     expect(none.stderr).toContain('harness check experiments/mini.yaml --accept');
 
     await harness(['check', project.experimentFile, '--accept', '--no-score'], { cwd: project.dir });
     await writeFile(goldenLayout(project.goldensDir, 'baseline').manifest, '{ not json');
     const damaged = await harness(['check', project.experimentFile], { cwd: project.dir });
-    expect(damaged.exitCode).toBe(3);
+    expect(damaged.exitCode).toBe(2);
     expect(damaged.stderr).toContain('golden.json is not valid JSON');
   });
 
@@ -394,27 +394,27 @@ describe('harness check errors', () => {
     expect(result.stderr).toContain('seeds: golden [1,2,3], experiment [1,2,4]');
   });
 
-  it('goldens without scores cannot be checked beyond the exact tier (exit 3); a set without scores with --no-score is exit 3', async () => {
+  it('goldens without scores cannot be checked beyond the exact tier (exit 2); a set without scores with --no-score is exit 2', async () => {
     const project = await makeProject();
     await writeSampleSet(project, { setId: GOLDEN_SET, images: await personImages('a') });
     const accept = await harness(['check', project.experimentFile, '--accept', '--no-score'], { cwd: project.dir });
     expect(accept.exitCode).toBe(0);
     expect(accept.stdout).toContain('accepted without scores');
     const perceptual = await harness(['check', project.experimentFile, '--tier', 'perceptual'], { cwd: project.dir });
-    expect(perceptual.exitCode).toBe(3);
+    expect(perceptual.exitCode).toBe(2);
     expect(perceptual.stderr).toContain('have no scores');
 
     const scored = await acceptedProject();
     await newerSet(scored, { setId: 'final-unscored1', images: await personImages('a'), scores: null });
     const unscored = await harness(['check', scored.experimentFile, '--tier', 'statistical', '--no-score'], { cwd: scored.dir });
-    expect(unscored.exitCode).toBe(3);
+    expect(unscored.exitCode).toBe(2);
     expect(unscored.stderr).toContain('final-unscored1 has no scores');
   });
 
   it('--help teaches the tiers, the tolerances and the exit codes', async () => {
     const help = await harness(['check', '--help']);
     expect(help.exitCode).toBe(0);
-    for (const text of ['--accept', '--tier <tier>', 'perceptual.min_ssim', 'statistical.max_mean_shift_se', '3 goldens missing or unreadable', 'Examples:']) {
+    for (const text of ['--accept', '--tier <tier>', 'perceptual.min_ssim', 'statistical.max_mean_shift_se', '2   nothing to compare: no goldens', 'Examples:']) {
       expect(help.stdout).toContain(text);
     }
   });

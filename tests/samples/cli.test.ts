@@ -68,7 +68,7 @@ describe('harness sample', () => {
     expect(unknown.stderr).toContain('did you mean "lr-low"');
 
     const untrained = await harness([...base, '--variant', 'lr-low', '--no-control'], { cwd: ws.dir, env: fixtureEnv });
-    expect(untrained.exitCode).toBe(1);
+    expect(untrained.exitCode).toBe(2); // nothing was done: a missing input, not a failed render
     expect(untrained.stderr).toMatch(/has not finished training/);
     expect(untrained.stderr).toMatch(/hint.*harness run/);
 

@@ -30,7 +30,9 @@ describe('harness sweep', () => {
     expect((await stat(path.join(control, 'scores'))).isDirectory()).toBe(true);
     // the final table and the report
     expect(first.stdout).toMatch(/baseline-[0-9a-f]{8}\s+done/);
-    expect(first.stdout).toContain('GPU busy');
+    // --no-preflight with a stand-in trainer: no GPU was seen, so the table does not speak of one
+    expect(first.stdout).toContain('training and sampling');
+    expect(first.stdout).not.toContain('GPU busy');
     // sampling says where it stands image by image: each set's 2 images, the last with nothing left to wait for
     for (const id of ids) {
       expect(first.stderr).toMatch(new RegExp(`${id}: final-[0-9a-f]+ image 1/2 portrait__s1\\.png \\([\\d.]+ s, ETA \\d+s\\)`));
@@ -73,11 +75,15 @@ describe('harness sweep', () => {
     expect(fast.stderr).toContain('--fail-fast');
   });
 
-  it('refuses an unknown --only name with a suggestion, and an unwritable store before any work', async () => {
+  it('refuses an unknown --variant name with a suggestion (also under the deprecated --only), and an unwritable store before any work', async () => {
     const ws = await sweepWorkspace();
-    const unknown = await runSweep(ws, ['--only', 'lr-lo']);
+    const unknown = await runSweep(ws, ['--variant', 'lr-lo']);
     expect(unknown.exitCode).toBe(2);
-    expect(unknown.stderr).toContain('did you mean "lr-low"');
+    expect(unknown.stderr).toContain('--variant: no run named "lr-lo" (did you mean "lr-low"?)');
+    const old = await runSweep(ws, ['--only', 'lr-lo']);
+    expect(old.exitCode).toBe(2);
+    expect(old.stderr).toContain('--only is deprecated: use --variant');
+    expect(old.stderr).toContain('did you mean "lr-low"');
     const full = await runSweep(ws, [], { HARNESS_MIN_FREE_MB: String(1024 * 1024 * 1024) });
     expect(full.exitCode).toBe(2);
     expect(full.stderr).toMatch(/MiB free/);

@@ -103,7 +103,7 @@ describe('the end of `harness sweep`', () => {
     const row = (id: string, wandb?: SweepResult['runs'][number]['wandb']) => ({ id, variant: 'v', outcome: 'done' as const, message: '', gpuSeconds: 1, cpuSeconds: 1, finalLoss: null, peakVramMb: null, secondsPerStep: null, identity: null, worker: 0, ...(wandb ? { wandb } : {}) });
     const result: SweepResult = {
       schemaVersion: 1, experiment: 'tok-boy', storeRoot: store, runs: [row('baseline-1a2b3c4d', behind!), row('lr-low-99aa88bb')], wallSeconds: 2,
-      gpu: { workers: 1, busySeconds: 1, idle: [], cpuTailSeconds: 0 }, report: null, check: null, interrupted: false, failFastStopped: false,
+      gpu: { workers: 1, busySeconds: 1, idle: [], cpuTailSeconds: 0, seen: null }, report: null, check: null, interrupted: false, failFastStopped: false, warnings: [],
     };
     const text = renderSweep(result, plainIo(), (id) => syncCommand('experiments/tok boy.yaml', id));
     const lines = text.split('\n').filter((l) => l.includes('W&B'));

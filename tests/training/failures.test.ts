@@ -16,6 +16,10 @@ describe('failure classification', () => {
     expect(status).toMatchObject({ state: 'failed', reason: 'oom', exitCode: 1 });
     expect(status.logTail.join('\n')).toContain('CUDA out of memory');
     expect((await readEvents(r.json.runDir)).at(-1)).toMatchObject({ type: 'end', status: 'oom', step: 2 });
+    // the step that failed, and advice that fits: this run already has gradient checkpointing and 8-bit Adam
+    expect(r.json.message).toContain('CUDA out of memory during step 3 (after 2 completed steps)');
+    expect(r.json.message).not.toMatch(/set gradient_checkpointing|set use_8bit_adam/);
+    expect(r.json.message).toContain('lower train_batch_size 2 → 1');
   });
 
   it('SIGKILL from outside (the kernel OOM killer) → oom, system RAM', async () => {
@@ -66,17 +70,18 @@ describe('failure classification', () => {
     expect(r.json.message).toMatch(/rank 8\/8 \(down\/up\), settings say rank 4/);
   });
 
-  it('preflight refuses missing packages and bf16 on a compute-capability-6.0 card, before training', async () => {
+  it('preflight refuses missing packages and bf16 on a compute-capability-6.0 card once, before the run folder exists (exit 2)', async () => {
     const ws = await workspace();
     const args = ['run', ws.experiment, '--variant', 'baseline', '--store', ws.store, '--model', ws.model, '--vae', ws.vae, '--script', path.join(ws.root, 'exp.yaml'), '--set', 'mixed_precision=bf16', '--json'];
     const { harness } = await import('../helpers/cli.ts');
     const r = await harness(args, { cwd: ws.root, env: ws.env });
-    expect(r.exitCode).toBe(1);
+    expect(r.exitCode).toBe(2);
     const json = JSON.parse(r.stdout);
-    expect(json).toMatchObject({ outcome: 'failed', reason: 'preflight' });
-    expect(json.message).toMatch(/Python packages missing in .*: .*diffusers/);
-    expect(json.message).toContain('pip install -r python/requirements-cuda.txt');
-    expect(json.message).toMatch(/bf16 on Tesla P100.*compute capability 6\.0/);
-    await expect(stat(path.join(json.runDir, 'events.jsonl'))).rejects.toThrow();
+    expect(json.error.exitCode).toBe(2);
+    expect(json.error.message).toMatch(/^refused before any run started/);
+    expect(json.error.message).toMatch(/missing Python packages: .*diffusers/);
+    expect(json.error.message).toContain('pip install -r python/requirements-cuda.txt');
+    expect(json.error.message).toMatch(/bf16 on Tesla P100.*compute capability 6\.0/);
+    await expect(stat(ws.store)).rejects.toThrow(); // no run folder, no lock, no W&B record
   });
 });

@@ -66,7 +66,7 @@ describe('harness setup', () => {
   it('refuses a download whose sha256 differs from the pin, naming both hashes, and caches nothing', async () => {
     const ws = await pinnedWorkspace();
     const r = await harness(['setup', ws.experiment], { cwd: ws.root, env: { ...ws.env, HARNESS_SCRIPT_BASE_URL: `${baseUrl}/tampered` } });
-    expect(r.exitCode).toBe(1);
+    expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain(`expected ${sha256(body)}`);
     expect(r.stderr).toContain(`got ${sha256(Buffer.concat([body, Buffer.from('\n# edited\n')]))}`);
     await expect(readFile(path.join(ws.root, 'cache', 'harness', 'diffusers-scripts', sha256(body), 'train_dreambooth_lora_sdxl.py'))).rejects.toThrow();
@@ -75,7 +75,7 @@ describe('harness setup', () => {
   it('run without a cached script says to run setup', async () => {
     const ws = await workspace();
     // no mirror of upstream files either (the default ../shared/mirror holds the pinned script)
-    const r = await harness(['run', ws.experiment, '--variant', 'baseline', '--store', ws.store], { cwd: ws.root, env: { ...ws.env, HARNESS_MIRROR: '' } });
+    const r = await harness(['run', ws.experiment, '--variant', 'baseline', '--store', ws.store, '--unpinned'], { cwd: ws.root, env: { ...ws.env, HARNESS_MIRROR: '' } });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/not in the cache/);
     expect(r.stderr).toMatch(/harness setup/);
