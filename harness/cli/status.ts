@@ -4,6 +4,12 @@ import { datasetOption, jsonOption, storeOption } from './common.ts';
 import { emit } from './io.ts';
 import { table } from './table.ts';
 
+/** What a failed run still has: the stages that finished before the one that failed. */
+function kept(stages: Partial<Record<string, string>>): string {
+  const done = Object.entries(stages).filter(([, outcome]) => outcome === 'done').map(([stage]) => ({ train: 'trained', sample: 'sampled', score: 'scored' })[stage] ?? stage);
+  return done.length ? `, ${done.join(' and ')}` : '';
+}
+
 export function defineStatus(program: Command, ctx: CliContext): void {
   const command = program
     .command('status')
@@ -13,7 +19,8 @@ export function defineStatus(program: Command, ctx: CliContext): void {
       'after',
       `
 States: planned → training → trained → sampling → sampled → scoring → done, or failed (with a reason:
-oom, nan_loss, crashed, interrupted, …). Runs in the store that the experiment no longer plans (older
+oom, nan_loss, crashed, interrupted, …). Each stage keeps its own outcome: "failed (interrupted), trained"
+is a run whose sampling was stopped after its training finished; the next sweep or run goes on from there. Runs in the store that the experiment no longer plans (older
 settings) are listed after the planned ones. The W&B column says what \`harness sync\` would still send.`,
     );
   storeOption(datasetOption(jsonOption(command))).action(async (experiment: string, opts: { json?: boolean; store?: string; dataset?: string }) => {
@@ -23,7 +30,7 @@ settings) are listed after the planned ones. The W&B column says what \`harness 
       const paint = (state: string) => (state === 'done' ? io.style.green(state) : state === 'failed' ? io.style.red(state) : state);
       const rows = r.runs.map((run) => [
         run.id + (run.planned ? '' : io.style.dim(' (not planned)')),
-        paint(run.state) + (run.reason ? ` (${run.reason})` : ''),
+        paint(run.state) + (run.reason ? ` (${run.reason})` : '') + (run.state === 'failed' ? kept(run.stages) : ''),
         run.lock ? `${run.lock.stale ? 'stale lock' : 'locked'} by pid ${run.lock.pid}@${run.lock.host}` : '',
         run.sync.label === 'pending' ? `pending (${run.sync.pendingRows} rows, ${run.sync.pendingFiles} files)` : run.sync.label,
         run.updatedAt ?? '',

@@ -1,7 +1,7 @@
 // `harness status`: every planned run with its state in the store, plus store runs no longer planned.
 import { readLock, isStale, type LockInfo } from '../store/lock.ts';
 import { runLayout } from '../store/layout.ts';
-import { readStatus, type RunState, type FailureReason } from '../store/status.ts';
+import { readStatus, stagesOf, type FailureReason, type RunState, type Stage, type StageOutcome } from '../store/status.ts';
 import { syncState } from '../tracking/state.ts';
 import { loadPlanContext, type ContextOptions } from './context.ts';
 import { storedRunIds } from '../store/runs.ts';
@@ -13,6 +13,8 @@ export interface RunStatusRow {
   state: RunState;
   reason?: FailureReason;
   message?: string;
+  /** each stage's own outcome: a run that failed in sampling is still trained */
+  stages: Partial<Record<Stage, StageOutcome>>;
   updatedAt?: string;
   lock?: { pid: number; host: string; stale: boolean; heartbeatAt: string };
   /** W&B mirror: synced, pending (what `harness sync` would send) or not tracked */
@@ -54,6 +56,7 @@ async function rowFor(storeRoot: string, experiment: string, id: string, variant
     state: stored?.state ?? 'planned',
     ...(stored?.reason ? { reason: stored.reason } : {}),
     ...(stored?.message ? { message: stored.message } : {}),
+    stages: stagesOf(stored?.history ?? []),
     ...(stored?.updatedAt ? { updatedAt: stored.updatedAt } : {}),
     ...(lock ? { lock: lockSummary(lock) } : {}),
     sync: { label: sync.label, pendingRows: sync.history.pending, pendingFiles: sync.files.pending, lastError: sync.lastError },

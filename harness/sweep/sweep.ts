@@ -17,6 +17,7 @@ import { readLock, tryLock, type LockInfo, type RunLock } from '../store/lock.ts
 import { readStatus, type FailureReason } from '../store/status.ts';
 import type { RunMirror } from '../tracking/mirror.ts';
 import type { TrainReporter } from '../train/progress.ts';
+import { finishedTraining } from '../train/run.ts';
 import { didYouMean } from '../util/suggest.ts';
 import { ensureStoreUsable } from './store-check.ts';
 
@@ -191,7 +192,9 @@ class SweepState {
       if (lock.tookOverFrom) reporter.line(`${run.id}: took over the stale lock of pid ${lock.tookOverFrom.pid} (${lock.tookOverFrom.host}); resuming`);
       const gpuStarted = performance.now();
       this.addIdle(workerLastEnd === null ? 'start-up (plan, dataset hash, store checks)' : 'between runs (run set-up, locks)', (gpuStarted - (workerLastEnd ?? this.startedAt)) / 1000);
-      reporter.line(`${run.id}: ${info.gpu === null ? '' : `[gpu ${info.gpu}] `}training`);
+      // what this worker is about to do: a run whose training finished goes straight to sampling
+      const next = (await finishedTraining(await readStatus(layout.status), layout)) ? 'trained already; sampling' : 'training';
+      reporter.line(`${run.id}: ${info.gpu === null ? '' : `[gpu ${info.gpu}] `}${next}`);
       const mirror = this.session.mirror(run);
       const gpu = await gpuStage(this.session.pipeline, run, {
         until: 'score',

@@ -12,7 +12,7 @@ import { GroupStopper } from '../runner/stopper.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../store/atomic.ts';
 import { runLayout, SCHEMA_VERSION, type RunLayout } from '../store/layout.ts';
 import { tryLock } from '../store/lock.ts';
-import { readStatus, setStatus, type FailureReason, type RunState } from '../store/status.ts';
+import { readStatus, setStatus, trainingDone, type FailureReason, type RunStatus } from '../store/status.ts';
 import { classifyAttempt, logTailLines } from './classify.ts';
 import { probeEnv, PYTHON_DIR, REPO_ROOT, type EnvProbe } from './envinfo.ts';
 import { EventLog, FileTail, parseEventsText, type EventSummary, type TrainEvent } from './events.ts';
@@ -22,8 +22,6 @@ import { commandRecord, envRecord, specRecord, type TrainerSpec } from './record
 import { chooseResumeCheckpoint, rewriteEventsForResume } from './resume.ts';
 import { checkLoraFile, type LoraCheck } from './safetensors.ts';
 import type { ScriptFile } from './script.ts';
-
-export const TRAINED_STATES: readonly RunState[] = ['trained', 'sampling', 'sampled', 'scoring', 'done'];
 
 export interface TrainContext {
   experiment: Experiment;
@@ -93,7 +91,7 @@ export async function trainRun({ context, run, options, reporter = silentReporte
   const base = { runId: run.id, variant: run.variant };
   const result = emptyResult(run, layout);
   const before = await readStatus(layout.status);
-  if (before && TRAINED_STATES.includes(before.state)) return alreadyTrained(result, before.state);
+  if (await finishedTraining(before, layout)) return alreadyTrained(result, before!);
 
   const lock = holdsLock ? { release: async () => {} } : await tryLock(layout.lock, { purpose: 'train' });
   if ('heldBy' in lock) {
@@ -105,7 +103,7 @@ export async function trainRun({ context, run, options, reporter = silentReporte
   if ('tookOverFrom' in lock && lock.tookOverFrom) result.warnings.push(`took over a stale lock of pid ${lock.tookOverFrom.pid} on ${lock.tookOverFrom.host}`);
   try {
     const current = await readStatus(layout.status);
-    if (current && TRAINED_STATES.includes(current.state)) return alreadyTrained(result, current.state);
+    if (await finishedTraining(current, layout)) return alreadyTrained(result, current!);
 
     const probe = await probeEnv(options.python, { cwd: context.cwd, env: context.env });
     const report = await preflight(context, run, options, probe);
@@ -352,9 +350,21 @@ function emptyResult(run: RunSpec, layout: RunLayout): TrainResult {
   };
 }
 
-function alreadyTrained(result: TrainResult, state: RunState): TrainResult {
+/**
+ * Training is a stage of its own: once it finished, a later stage failing (sampling interrupted, scoring
+ * refused) leaves it finished, so a rerun goes on from that stage instead of starting the trainer again
+ * (a second load of the model, and rewritten weights that would change every sample set's id). Only the
+ * weights file going missing sends a trained run back to training.
+ */
+export async function finishedTraining(status: RunStatus | undefined, layout: RunLayout): Promise<boolean> {
+  if (!trainingDone(status)) return false;
+  return stat(layout.weights).then((s) => s.isFile(), () => false);
+}
+
+function alreadyTrained(result: TrainResult, status: RunStatus): TrainResult {
   result.outcome = 'already_trained';
-  result.message = `already trained (state ${state}): a finished run is never trained again; change a setting (or --set) for a new run id`;
+  const state = status.state === 'failed' ? `a later stage failed: ${status.reason ?? 'unknown'}` : `state ${status.state}`;
+  result.message = `already trained (${state}): a finished training is never started again; change a setting (or --set) for a new run id`;
   return result;
 }
 
