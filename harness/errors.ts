@@ -5,6 +5,7 @@ export const ExitCode = {
   failed: 1, // a run failed, a check found a regression, a dataset has problems
   usage: 2, // bad flags, bad config, bad input files
   remote: 3, // W&B, the Hub, goldens missing or unreadable
+  inconclusive: 4, // a check or score that compared or measured nothing: neither pass nor fail
   bug: 70,
   interrupted: 130,
 } as const;

@@ -67,7 +67,7 @@ Ctrl-C (or SIGTERM) once stops cleanly: the trainer is stopped, the run marked i
 twice forces.
 
 Exit codes: 0 all runs done, 1 some runs failed (or --check found a regression), 2 usage or config error,
-130 interrupted.
+4 --check compared nothing (inconclusive: see \`harness check --help\`), 130 interrupted.
 
 Examples:
   harness sweep experiments/tok-boy.yaml --only baseline          # a short first try
@@ -132,6 +132,7 @@ Examples:
     emit(ctx.io, opts.json, result, renderSweep);
     if (result.interrupted) ctx.setExitCode(ExitCode.interrupted);
     else if (result.runs.some((r) => r.outcome === 'failed') || result.check?.verdict === 'regression') ctx.setExitCode(ExitCode.failed);
+    else if (result.check?.verdict === 'inconclusive') ctx.setExitCode(ExitCode.inconclusive);
   });
 }
 
@@ -189,8 +190,10 @@ export function renderSweep(r: SweepResult, io: Io): string {
     run.gpuSeconds + run.cpuSeconds > 0 ? duration(run.gpuSeconds + run.cpuSeconds) : '',
     run.finalLoss === null ? '' : run.finalLoss.toPrecision(3),
     run.peakVramMb === null ? '' : `${(run.peakVramMb / 1024).toFixed(1)} GB`,
-    run.identity === null ? '' : run.identity.toFixed(3),
+    run.identity !== null ? run.identity.toFixed(3) : run.outcome === 'done' ? '–' : '',
   ]);
+  // a done run without an identity was scored on zero faces: a dash, said in words, never a blank or a 0
+  const unmeasured = r.runs.filter((run) => run.outcome === 'done' && run.identity === null).map((run) => run.id);
   const idle = r.gpu.idle.reduce((sum, i) => sum + i.seconds, 0);
   const lines = [
     '',
@@ -200,11 +203,13 @@ export function renderSweep(r: SweepResult, io: Io): string {
       (r.gpu.idle.length ? ` (${r.gpu.idle.map((i) => `${i.why}: ${duration(i.seconds)}`).join('; ')})` : '') +
       ` · after the last GPU stage ${duration(r.gpu.cpuTailSeconds)} (scoring, report)`,
   ];
+  if (unmeasured.length) lines.push(`identity not measured (–) for ${unmeasured.join(', ')}: no image of the final weights had a usable face`);
   const elsewhere = r.runs.filter((run) => run.outcome === 'elsewhere');
   if (elsewhere.length) lines.push(`${elsewhere.length} run(s) are in the hands of another process: ${elsewhere.map((e) => `${e.id} (${e.message})`).join(', ')}`);
   if (r.failFastStopped) lines.push('--fail-fast stopped the sweep after a failure');
   if (r.interrupted) lines.push('interrupted: run the same command again to resume');
   if (r.report) lines.push(`report: ${r.report.path}`);
   if (r.check) lines.push(`regression check: ${r.check.verdict} (${r.check.tier} tier) · ${r.check.report}`);
+  if (r.check?.inconclusive) lines.push(`  ${r.check.inconclusive.reason}`, `  way out: ${r.check.inconclusive.hint}`);
   return lines.join('\n');
 }

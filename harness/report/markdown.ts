@@ -74,7 +74,11 @@ function runsSection(input: RenderInput): string[] {
   out.push(
     'Scores of the samples of the final weights: mean [95 % interval over seeds], then images scored / images (a marker that could not be read, such as a face seen from behind, is left out, never counted as zero), ' +
       `then Δ against the baseline. **▲**/**▼** marks a Δ whose interval does not overlap the baseline's; an unmarked Δ is within the noise. Rank orders the weighted mean of the markers (${weights || 'none'})` +
-      (left.length > 0 ? `; ${left.join(', ')} ${left.length === 1 ? 'is' : 'are'} left out of the ranking because not every scored run has ${left.length === 1 ? 'it' : 'them'}.` : '.'),
+      (left.length === 0
+        ? '.'
+        : model.rows.some((r) => r.identity !== null)
+          ? `; ${left.join(', ')} ${left.length === 1 ? 'is' : 'are'} left out of the ranking because not every scored run has ${left.length === 1 ? 'it' : 'them'}.`
+          : '; no run has an identity value, so nothing is ranked.'),
     '',
   );
   const scoredRows = model.rows.filter((r) => r.scores !== null);
@@ -192,7 +196,7 @@ function checksSection(checks: CheckReport[]): string[] {
     return [
       mdText(c.variant),
       mdText(c.runId),
-      c.verdict === 'pass' ? 'pass' : '**regression**',
+      c.verdict === 'pass' ? 'pass' : c.verdict === 'inconclusive' ? `**inconclusive**: ${mdText(c.inconclusive?.reason ?? 'nothing was compared')}` : '**regression**',
       mdText(c.tier),
       mdText(c.tierReason ?? ''),
       `${regressed}/${images.length}${missing ? ` (${missing} missing)` : ''}`,

@@ -84,7 +84,7 @@ export interface SweepResult {
     cpuTailSeconds: number;
   };
   report: { path: string; warnings: string[] } | null;
-  check: { verdict: 'pass' | 'regression'; tier: string; report: string } | null;
+  check: { verdict: 'pass' | 'regression' | 'inconclusive'; tier: string; report: string; inconclusive?: { reason: string; hint: string } } | null;
   interrupted: boolean;
   failFastStopped: boolean;
 }
@@ -314,7 +314,12 @@ class SweepState {
     const { checksLayout } = await import('../store/layout.ts');
     const experiment: Experiment = this.context.experiment;
     const report = await checkRun({ experiment, storeRoot: this.context.storeRoot, plan: this.context.plan, displayFile: this.options.experiment });
-    return { verdict: report.verdict, tier: report.tier, report: checksLayout(this.context.storeRoot, experiment.name).report(report.variant) };
+    return {
+      verdict: report.verdict,
+      tier: report.tier,
+      report: checksLayout(this.context.storeRoot, experiment.name).report(report.variant),
+      ...(report.inconclusive ? { inconclusive: report.inconclusive } : {}),
+    };
   }
 
   result(report: SweepResult['report'], check: SweepResult['check']): SweepResult {
