@@ -5,7 +5,7 @@ import { acceptGolden, type AcceptResult } from '../regression/accept.ts';
 import { checkRun } from '../regression/check-run.ts';
 import type { CheckReport, Tier } from '../regression/types.ts';
 import { checksLayout } from '../store/layout.ts';
-import { loadPlanContext, type ContextOptions } from './context.ts';
+import { loadTrainedContext, type ContextOptions } from './context.ts';
 
 export const TIERS: readonly Tier[] = ['exact', 'perceptual', 'statistical'];
 
@@ -31,7 +31,7 @@ export interface CheckResult {
 
 export async function check(options: CheckOptions): Promise<CheckResult> {
   const tier = parseTier(options.tier);
-  const context = await loadPlanContext(options);
+  const context = await loadTrainedContext(options);
   const report = await checkRun({
     experiment: context.experiment,
     storeRoot: context.storeRoot,
@@ -47,7 +47,7 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
 
 export async function accept(options: CheckOptions): Promise<AcceptResult> {
   if (options.tier !== undefined) throw new UsageError('--tier chooses how to compare; it has no meaning with --accept', 'drop --tier');
-  const context = await loadPlanContext(options);
+  const context = await loadTrainedContext(options);
   return acceptGolden({
     experiment: context.experiment,
     storeRoot: context.storeRoot,

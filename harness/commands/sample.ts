@@ -2,14 +2,16 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { HarnessError, UsageError } from '../errors.ts';
+import { otherRunsOfVariant } from '../plan/as-trained.ts';
 import { findRun, type RunSpec } from '../plan/planner.ts';
+import { storedRuns } from '../store/runs.ts';
 import type { SampleProgress, SetOutcome } from '../samples/render.ts';
 import { sampleRun, type SampleRunResult, type SetSelection } from '../samples/run.ts';
 import { completeCheckpointSteps } from '../samples/weights.ts';
 import { runLayout } from '../store/layout.ts';
 import { tryLock, type RunLock } from '../store/lock.ts';
 import { closest } from '../util/suggest.ts';
-import { loadPlanContext, type ContextOptions, type PlanContext } from './context.ts';
+import { loadTrainedContext, type ContextOptions, type PlanContext } from './context.ts';
 
 export interface SampleOptions extends ContextOptions {
   variants?: string[];
@@ -40,7 +42,7 @@ export async function sample(options: SampleOptions): Promise<SampleResult> {
   if (options.control === true && (options.variants?.length || options.checkpoints?.length)) {
     throw new UsageError('--control renders only the base model without LoRA: it takes no --variant or --checkpoint', 'drop --control to sample runs (the control set comes along unless --no-control)');
   }
-  const context = await loadPlanContext(options);
+  const context = await loadTrainedContext(options);
   const selection = parseCheckpoints(options.checkpoints, context);
   const controlWanted = options.control ?? context.experiment.config.samples.control;
   const { runs, skipped } = options.control === true ? { runs: [], skipped: [] } : await pickRuns(context, options, selection);
@@ -115,9 +117,14 @@ async function pickRuns(
   }
   const runs: RunSpec[] = [];
   const skipped: SampleResult['skipped'] = [];
+  const stored = await storedRuns(context.storeRoot, plan.experiment);
   for (const run of plan.runs) {
     if (await hasWeights(context, run, selection)) runs.push(run);
-    else skipped.push({ what: `${run.id} (${run.variant})`, why: 'not trained yet' });
+    else {
+      // the real cause when the store has this variant under another id (other dataset, settings, models)
+      const others = otherRunsOfVariant(run, stored);
+      skipped.push({ what: `${run.id} (${run.variant})`, why: `not trained yet${others.length ? `; the store holds ${others.join('; ')}` : ''}` });
+    }
   }
   return { runs, skipped };
 }

@@ -3,7 +3,7 @@ import { readLock, isStale, type LockInfo } from '../store/lock.ts';
 import { runLayout } from '../store/layout.ts';
 import { readStatus, stagesOf, type FailureReason, type RunState, type Stage, type StageOutcome } from '../store/status.ts';
 import { syncState } from '../tracking/state.ts';
-import { loadPlanContext, type ContextOptions } from './context.ts';
+import { loadTrainedContext, type ContextOptions } from './context.ts';
 import { storedRunIds } from '../store/runs.ts';
 
 export interface RunStatusRow {
@@ -30,7 +30,7 @@ export interface StatusResult {
 }
 
 export async function status(options: ContextOptions): Promise<StatusResult> {
-  const { plan } = await loadPlanContext(options);
+  const { plan } = await loadTrainedContext(options);
   const rows: RunStatusRow[] = [];
   const plannedIds = new Set(plan.runs.map((r) => r.id));
   for (const run of plan.runs) rows.push(await rowFor(plan.storeRoot, plan.experiment, run.id, run.variant, true));

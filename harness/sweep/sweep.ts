@@ -3,7 +3,7 @@
 // serial CPU queue while the GPU worker already trains run k+1. Run locks let several sweep processes
 // share one store: no run is done twice, none is skipped.
 import type { Experiment } from '../config/load.ts';
-import { loadPlanContext, requireDataset, type ContextOptions, type PlanContext } from '../commands/context.ts';
+import { asTrained, loadPlanContext, requireDataset, type ContextOptions, type PlanContext } from '../commands/context.ts';
 import { UsageError } from '../errors.ts';
 import { requirePinned } from '../hub/pin-state.ts';
 import { planExperiment, type RunSpec } from '../plan/planner.ts';
@@ -305,7 +305,7 @@ class SweepState {
     const { buildReport } = await import('../report/build.ts');
     const { reportDir } = await import('../store/layout.ts');
     const outDir = this.options.reportOut ?? reportDir(this.options.cwd, this.context.experiment.name);
-    const built = await buildReport({ context: this.context, outDir });
+    const built = await buildReport({ context: await asTrained(this.context), outDir });
     return { path: built.reportPath, warnings: built.warnings };
   }
 
@@ -313,7 +313,8 @@ class SweepState {
     const { checkRun } = await import('../regression/index.ts');
     const { checksLayout } = await import('../store/layout.ts');
     const experiment: Experiment = this.context.experiment;
-    const report = await checkRun({ experiment, storeRoot: this.context.storeRoot, plan: this.context.plan, displayFile: this.options.experiment });
+    const { plan } = await asTrained(this.context);
+    const report = await checkRun({ experiment, storeRoot: this.context.storeRoot, plan, displayFile: this.options.experiment });
     return {
       verdict: report.verdict,
       tier: report.tier,
