@@ -36,7 +36,9 @@ settings) are listed after the planned ones. The W&B column says what \`harness 
         run.updatedAt ?? '',
       ]);
       const counts = Object.entries(r.counts).map(([s, n]) => `${n} ${s}`).join(', ');
-      return `${io.style.bold(r.experiment)} · store ${r.storeRoot} · ${counts}\n\n${table(['run', 'state', 'lock', 'W&B', 'updated'], rows)}`;
+      // a resumed run says whether it is what an uninterrupted run would have trained
+      const resumed = r.runs.filter((run) => run.resume).map((run) => `${run.id}: ${run.resume!.equivalent === false ? io.style.yellow(run.resume!.summary) : run.resume!.summary}`);
+      return `${io.style.bold(r.experiment)} · store ${r.storeRoot} · ${counts}\n\n${table(['run', 'state', 'lock', 'W&B', 'updated'], rows)}${resumed.length ? `\n\n${resumed.join('\n')}` : ''}`;
     });
   });
 }

@@ -1,4 +1,6 @@
 // `harness status`: every planned run with its state in the store, plus store runs no longer planned.
+import { resumeEquivalence, resumePhrase } from '../plan/resume-alignment.ts';
+import { readJsonLines } from '../store/atomic.ts';
 import { readLock, isStale, type LockInfo } from '../store/lock.ts';
 import { runLayout } from '../store/layout.ts';
 import { readStatus, stagesOf, type FailureReason, type RunState, type Stage, type StageOutcome } from '../store/status.ts';
@@ -13,6 +15,8 @@ export interface RunStatusRow {
   state: RunState;
   reason?: FailureReason;
   message?: string;
+  /** resumed runs: from which steps, and whether that is what an uninterrupted run trains (null: never resumed) */
+  resume: (ReturnType<typeof resumeEquivalence> & { summary: string }) | null;
   /** each stage's own outcome: a run that failed in sampling is still trained */
   stages: Partial<Record<Stage, StageOutcome>>;
   updatedAt?: string;
@@ -57,10 +61,17 @@ async function rowFor(storeRoot: string, experiment: string, id: string, variant
     ...(stored?.reason ? { reason: stored.reason } : {}),
     ...(stored?.message ? { message: stored.message } : {}),
     stages: stagesOf(stored?.history ?? []),
+    resume: await resumeOf(layout.events),
     ...(stored?.updatedAt ? { updatedAt: stored.updatedAt } : {}),
     ...(lock ? { lock: lockSummary(lock) } : {}),
     sync: { label: sync.label, pendingRows: sync.history.pending, pendingFiles: sync.files.pending, lastError: sync.lastError },
   };
+}
+
+async function resumeOf(eventsFile: string): Promise<RunStatusRow['resume']> {
+  const events = await readJsonLines<{ type: string }>(eventsFile).catch(() => []);
+  const record = resumeEquivalence(events);
+  return record.resumes.length ? { ...record, summary: resumePhrase(record) } : null;
 }
 
 function lockSummary(lock: LockInfo) {

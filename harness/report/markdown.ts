@@ -9,6 +9,7 @@ import { EMA_FACTOR } from './metrics.ts';
 import { commandText, envLines, groupBy, provenanceLines, samplingLines } from './repro.ts';
 import { summaryParagraph } from './summary.ts';
 import { stagesOf, type Stage } from '../store/status.ts';
+import { resumeEquivalence, resumePhrase } from '../plan/resume-alignment.ts';
 import type { LoadedSet } from './types.ts';
 
 export interface RenderInput {
@@ -66,7 +67,20 @@ function runsSection(input: RenderInput): string[] {
     fixed(row.facts.secondsPerStep, 2),
     row.facts.wallSeconds === null ? DASH : `${duration(row.facts.wallSeconds)}${row.facts.resumes > 0 ? ` (${row.facts.resumes} resume${row.facts.resumes > 1 ? 's' : ''})` : ''}`,
   ]);
+  // a resumed run says whether its weights are those an uninterrupted run would have
+  const resumed = model.rows
+    .map((row) => ({ row, record: resumeEquivalence(row.run.events) }))
+    .filter(({ record }) => record.resumes.length > 0)
+    .map(({ row, record }) => `- ${mdText(row.id)}: ${record.equivalent === false ? `**${mdText(resumePhrase(record))}**` : mdText(resumePhrase(record))}`);
   out.push(...table(['run', 'differs from baseline', 'status', 'loss final (min @ step)', 'peak VRAM', 's/it', 'wall time'], training), '');
+  if (resumed.length) {
+    out.push(
+      'Resumed runs (the script restarts an epoch on resume without skipping the batches it saw, so only a resume from an epoch boundary trains what an uninterrupted run would):',
+      '',
+      ...resumed,
+      '',
+    );
+  }
 
   out.push('### Scores', '');
   const weights = model.rankedOn.map((k) => `${mdText(k)} ${model.weights[k]}`).join(', ');

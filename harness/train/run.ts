@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Experiment } from '../config/load.ts';
 import { UsageError } from '../errors.ts';
 import type { RunSpec } from '../plan/planner.ts';
+import { checkpointMisalignment, misalignmentMessage, resumeIsEquivalent, stepsPerEpoch } from '../plan/resume-alignment.ts';
 import { accelerateConfigYaml, trainCommand, trainEnv, type Launcher } from '../runner/command.ts';
 import { groupAlive, runCapture, startGroup, type ExitInfo } from '../runner/process.ts';
 import { GroupStopper } from '../runner/stopper.ts';
@@ -62,7 +63,8 @@ export interface TrainResult {
   reason?: FailureReason;
   message: string;
   attempt: number | null;
-  resumedFrom: { step: number; checkpoint: string } | null;
+  /** equivalent: the resume was on an epoch boundary, so the run trains what an uninterrupted one would */
+  resumedFrom: { step: number; checkpoint: string; stepsPerEpoch: number | null; equivalent: boolean | null } | null;
   totalSteps: number | null;
   summary: EventSummary | null;
   weights: { path: string; bytes: number; tensors: number; ranks: number[] } | null;
@@ -133,6 +135,8 @@ async function preflight(context: TrainContext, run: RunSpec, options: TrainOpti
   const dataset = await checkTrainingDataset(context.datasetDir, context.experiment);
   reports.push(dataset.report);
   if (!dataset.fullCheck) reports.push({ errors: [], warnings: [{ check: 'dataset', message: 'the dataset module is not available: only checked that the folder exists' }] });
+  const misaligned = checkpointMisalignment(run.settings, run.steps, options.launcher === 'accelerate' ? options.numProcesses : 1);
+  if (misaligned) reports.push({ errors: [], warnings: [{ check: 'resume', message: misalignmentMessage(misaligned, run.settings, [run.id]) }] });
   if (!options.script.pinned) {
     reports.push({
       errors: [],
@@ -187,11 +191,18 @@ async function attempt(a: AttemptArgs): Promise<TrainResult> {
     reporter.warn(text);
   }
   const resume = choice.checkpoint;
+  const perEpoch = run.steps ? stepsPerEpoch(run.steps, run.settings, options.launcher === 'accelerate' ? options.numProcesses : 1) : null;
+  const equivalent = perEpoch === null ? null : resumeIsEquivalent(resume?.step ?? 0, perEpoch);
   if (resume) {
-    result.resumedFrom = { step: resume.step, checkpoint: resume.dir };
+    result.resumedFrom = { step: resume.step, checkpoint: resume.dir, stepsPerEpoch: perEpoch, equivalent };
     reporter.phase(`resuming ${run.id} from ${path.basename(resume.dir)}`);
+    if (equivalent === false) {
+      const text = `resuming mid-epoch (step ${resume.step}, epochs of ${perEpoch} steps): the script repeats that epoch's first batches, so ${run.id} will not be what an uninterrupted run trains`;
+      result.warnings.push(text);
+      reporter.warn(text);
+    }
   }
-  if (resume || attemptNo > 1) await rewriteEventsForResume(layout.events, resume?.step ?? 0, resume?.dir ?? null, attemptNo);
+  if (resume || attemptNo > 1) await rewriteEventsForResume(layout.events, resume?.step ?? 0, resume?.dir ?? null, attemptNo, { stepsPerEpoch: perEpoch, equivalent });
 
   const trainer: TrainerSpec = {
     script: options.script.path,
@@ -229,7 +240,8 @@ async function attempt(a: AttemptArgs): Promise<TrainResult> {
   await writeJsonAtomic(layout.command, commandRecord(command, attemptNo, options.launcher));
   await writeJsonAtomic(layout.env, envRecord(a.probe, { gitSha: await gitSha(), launcher: options.launcher }));
   if (options.launcher === 'accelerate') await writeFileAtomic(layout.accelerateConfig, accelerateConfigYaml(options.numProcesses, mixedPrecision, options.device === 'cpu'));
-  await setStatus(layout.status, base, 'training', { message: resume ? `attempt ${attemptNo}, resumed from step ${resume.step}` : `attempt ${attemptNo}` });
+  const resumed = resume ? `, resumed from step ${resume.step}${equivalent === false ? ' (mid-epoch: not equivalent to an uninterrupted run)' : ''}` : '';
+  await setStatus(layout.status, base, 'training', { message: `attempt ${attemptNo}${resumed}` });
 
   const startedAt = Date.now();
   const logFile = await open(layout.trainLog, 'a');

@@ -104,7 +104,7 @@ describe('the baseline argv', () => {
     const expected: Record<string, string> = {
       '--resolution': '512', '--train_batch_size': '2', '--gradient_accumulation_steps': '1', '--learning_rate': '0.0001',
       '--lr_scheduler': 'constant', '--lr_warmup_steps': '0', '--max_train_steps': '500', '--rank': '4', '--mixed_precision': 'fp16',
-      '--seed': '0', '--checkpointing_steps': '100', '--caption_column': 'prompt', '--image_column': 'image',
+      '--seed': '0', '--checkpointing_steps': '102', '--caption_column': 'prompt', '--image_column': 'image',
       '--instance_prompt': 'a photo of TOK boy', '--report_to': 'tensorboard', '--optimizer': 'AdamW',
     };
     for (const [flag, v] of Object.entries(expected)) expect([flag, value(flag)]).toEqual([flag, v]);
