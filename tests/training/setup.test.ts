@@ -115,7 +115,7 @@ describe('the baseline argv', () => {
     expect(argv).not.toContain('--revision');
     const parse = `import sys; sys.path.insert(0, ${JSON.stringify(FIXTURE_DIR)}); import train_dreambooth_lora_sdxl as t; a = t.parse_args(sys.argv[1:]); print(a.mixed_precision, a.lr_warmup_steps, a.checkpointing_steps)`;
     const ok = await execa('python3', ['-c', parse, ...argv], { env: { PYTHONPATH: FIXTURE_SITE }, reject: false });
-    expect(ok.stdout.trim()).toBe('fp16 0 100');
+    expect(ok.stdout.trim()).toBe('fp16 0 102');
     const bad = await execa('python3', ['-c', parse, ...argv, '--not_a_flag', '1'], { env: { PYTHONPATH: FIXTURE_SITE }, reject: false });
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toMatch(/unrecognized arguments: --not_a_flag/);
