@@ -35,10 +35,10 @@ export function defineSample(program: Command, ctx: CliContext): void {
     .option('--prompts <ids>', "a subset of the experiment's prompt ids, e.g. 01-profile-before,04-sickle")
     .option('--control', 'only the base model without LoRA (the control set shared by all runs)')
     .option('--no-control', 'skip the control set')
-    .option('--python <exe>', 'the Python with torch + diffusers (default: $HARNESS_PYTHON or python3)')
+    .option('--python <exe>', "the Python with torch + diffusers (default: $HARNESS_PYTHON, else the experiment's own environment (python.requirements), else python3)")
     .option('--model <dir>', 'local snapshot of the base model (default: the pinned snapshot in the Hub cache)')
     .option('--vae <dir>', 'local snapshot of the VAE (default: the pinned snapshot in the Hub cache)')
-    .addOption(new Option('--device <device>', 'where to render: cuda (fp16) or cpu (fp32, slow)').choices(['cuda', 'cpu']))
+    .addOption(new Option('--device <device>', 'where to render: cuda (fp16) or cpu (fp32, slow); default: cuda when torch sees a GPU, else cpu').choices(['cuda', 'cpu']))
     .option('--batch-size <n>', 'images of one prompt per pipeline call (default 1; part of the set id)')
     .addHelpText(
       'after',

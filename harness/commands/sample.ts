@@ -4,6 +4,7 @@ import path from 'node:path';
 import { HarnessError, UsageError } from '../errors.ts';
 import { otherRunsOfVariant } from '../plan/as-trained.ts';
 import { findRun, type RunSpec } from '../plan/planner.ts';
+import { prepareForRuns } from '../pipeline/prepare.ts';
 import { storedRuns } from '../store/runs.ts';
 import type { SampleProgress, SetOutcome } from '../samples/render.ts';
 import { sampleRun, type SampleRunResult, type SetSelection } from '../samples/run.ts';
@@ -47,12 +48,15 @@ export async function sample(options: SampleOptions): Promise<SampleResult> {
   const controlWanted = options.control ?? context.experiment.config.samples.control;
   const { runs, skipped } = options.control === true ? { runs: [], skipped: [] } : await pickRuns(context, options, selection);
 
+  // The same rule as run and sweep: --python, $HARNESS_PYTHON, the experiment's own environment, python3;
+  // the device is --device, else what that Python sees (a CUDA GPU, else the CPU), never cuda by default.
+  const machine = await prepareForRuns(context, { python: options.python, device: options.device, cwd: options.cwd, env: options.env, signal: options.signal }, () => undefined);
   const common = {
     context,
     filters: { ...(options.seeds ? { seeds: options.seeds } : {}), ...(options.prompts ? { prompts: options.prompts } : {}) },
-    ...(options.device ? { device: options.device } : {}),
+    device: machine.device,
     ...(options.batchSize ? { batchSize: options.batchSize } : {}),
-    ...(options.python ? { python: options.python } : {}),
+    python: machine.python,
     ...(options.model ? { modelDir: path.resolve(options.cwd, options.model) } : {}),
     ...(options.vae ? { vaeDir: path.resolve(options.cwd, options.vae) } : {}),
     env: options.env,
