@@ -62,5 +62,11 @@ describe('a check over zero compared values (real stack)', () => {
     const scored = await d.cli(['score', setDir, '--reference', ws.dataset]);
     expect(scored.exitCode, scored.stderr).toBe(4);
     expect(scored.stderr).toMatch(/inconclusive: no image has a usable value for any marker/);
+
+    // `sweep --check` says the same with the same exit code
+    const swept = await d.cli(['sweep', ws.experiment, '--only', 'baseline', '--no-report', '--check']);
+    expect(swept.exitCode, `${swept.stdout}\n${swept.stderr}`).toBe(4);
+    expect(swept.stdout).toMatch(/regression check: inconclusive \(statistical tier\)/);
+    expect(swept.stdout).toMatch(/way out: compare pixels instead with --tier exact/);
   }, 900_000);
 });
