@@ -5,6 +5,7 @@ export const ExitCode = {
   failed: 1, // a run failed, a check found a regression, a dataset has problems
   usage: 2, // bad flags, bad config, bad input files
   remote: 3, // W&B, the Hub, goldens missing or unreadable
+  inconclusive: 4, // a check or score that compared or measured nothing: neither pass nor fail
   bug: 70,
   interrupted: 130,
 } as const;
@@ -24,6 +25,7 @@ export const EXIT_CODES: readonly { code: ExitCodeValue; meaning: string }[] = [
     meaning: 'nothing was done: bad flags, a bad experiment or input file, or something it needs is missing (dataset, store, goldens, script, Python packages, a GPU)',
   },
   { code: ExitCode.remote, meaning: 'a remote service refused or could not be reached (Hugging Face Hub, W&B, the script download, sbatch)' },
+  { code: ExitCode.inconclusive, meaning: 'inconclusive: a check or score that compared or measured nothing (neither pass nor fail); the message says why and the way out' },
   { code: ExitCode.bug, meaning: 'internal error: a bug in harness (please report it with the stack)' },
   { code: ExitCode.interrupted, meaning: 'interrupted (Ctrl-C or SIGTERM); the same command again resumes' },
 ];

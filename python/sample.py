@@ -87,11 +87,28 @@ def exit_with_parent():
     threading.Thread(target=watch, daemon=True).start()
 
 
+# distribution name -> the module it is imported as
+MODULES = {"huggingface-hub": "huggingface_hub", "pillow": "PIL", "invisible-watermark": "imwatermark"}
+
+
 def version_of(package):
+    """The version of what is imported: a source tree on PYTHONPATH has no distribution metadata (or another
+    one than the code that runs), so an imported module's own __version__ wins over the installed metadata."""
+    module = sys.modules.get(MODULES.get(package, package))
+    version = getattr(module, "__version__", None) if module is not None else None
+    if version:
+        return str(version)
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
         return None
+
+
+def library_versions():
+    return {package.replace("-", "_"): version_of(package) for package in LIBRARIES}
+
+
+LIBRARIES = ("diffusers", "transformers", "peft", "accelerate", "safetensors", "huggingface-hub", "pillow", "numpy", "invisible-watermark")
 
 
 def environment(torch, spec):
@@ -105,8 +122,7 @@ def environment(torch, spec):
         "dtype": spec["dtype"],
         "gpu": None,
     }
-    for package in ("diffusers", "transformers", "peft", "accelerate", "safetensors", "huggingface-hub", "pillow", "numpy", "invisible-watermark"):
-        env[package.replace("-", "_")] = version_of(package)
+    env.update(library_versions())
     if spec["device"] == "cuda" and torch.cuda.is_available():
         props = torch.cuda.get_device_properties(0)
         env["gpu"] = {
@@ -203,6 +219,7 @@ def main(argv):
             return 1
 
     pipe = load_pipeline(spec, torch, diffusers)
+    env.update(library_versions())  # the pipeline has imported transformers, peft, …: record those modules
     env["attention"] = sorted({type(p).__name__ for p in pipe.unet.attn_processors.values()})
     scheduler_resolved = dict(pipe.scheduler.config)
     emit({"type": "loaded", "seconds": round(time.time() - started, 3)})

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../cli.ts';
+import { ExitCode } from '../errors.ts';
 import type { CheckReport, ImageCheck } from '../regression/types.ts';
 import type { AcceptResult } from '../regression/accept.ts';
 import { collectList, datasetOption, jsonOption, SHARED_FLAGS, single, storeOption } from './common.ts';
@@ -54,6 +55,13 @@ image per failing image under _checks/<variant>-diffs/.
 
 --variant picks the run to check (default: the experiment's regression.variant, else baseline).
 
+A check that compared nothing is inconclusive, never a pass: at the statistical tier, when no scene has
+marker values on both sides (goldens of noise or faceless images: the scorer found no face or body), or
+when the goldens list no images. It exits 4 with the reason and the way out: compare pixels with --tier
+exact or --tier perceptual, or accept goldens whose images carry usable scores. --accept warns when the
+goldens it writes have no usable scores.
+
+
 ${exitCodesHelp('check')}
 
 Examples:
@@ -73,7 +81,8 @@ Examples:
     }
     const { report, reportFile } = await commands.check(common);
     emit(ctx.io, opts.json, report, (r, io) => renderReport(r, io, reportFile));
-    if (report.verdict !== 'pass') ctx.setExitCode(1);
+    if (report.verdict === 'regression') ctx.setExitCode(ExitCode.failed);
+    else if (report.verdict === 'inconclusive') ctx.setExitCode(ExitCode.inconclusive);
   });
 }
 
@@ -112,7 +121,7 @@ function percent(value: number | null | undefined): string {
 }
 
 function renderReport(r: CheckReport, io: Io, reportFile: string): string {
-  const paint = (verdict: string) => (verdict === 'pass' ? io.style.green(verdict) : io.style.red(verdict));
+  const paint = (verdict: string) => (verdict === 'pass' ? io.style.green(verdict) : verdict === 'inconclusive' ? io.style.yellow(verdict) : io.style.red(verdict));
   const rows = r.images.map((image) => [image.promptId, String(image.seed), image.tier, numbers(image), paint(image.verdict)]);
   const lines = [
     `${io.style.bold(r.experiment)} · ${r.variant} · run ${r.runId} · set ${r.sampleSetId} vs golden ${r.goldenSetId}`,
@@ -130,12 +139,21 @@ function renderReport(r: CheckReport, io: Io, reportFile: string): string {
     for (const scene of r.scenes.filter((s) => s.note)) lines.push(`${scene.promptId}: ${scene.note}`);
   }
   for (const warning of r.warnings ?? []) lines.push(`${io.style.yellow('warning')} ${warning}`);
-  const failed = r.images.filter((i) => i.verdict !== 'pass').length;
+  const failed = r.images.filter((i) => i.verdict === 'regression' || i.verdict === 'missing').length;
+  if (r.verdict === 'inconclusive') {
+    lines.push(
+      '',
+      `${io.style.yellow('inconclusive')}: nothing was compared at the ${r.tier} tier, so this is not a pass (report: ${reportFile})`,
+      `  why: ${r.inconclusive?.reason ?? 'no compared values'}`,
+      `  way out: ${r.inconclusive?.hint ?? 'force a pixel tier with --tier exact'}`,
+    );
+    return lines.join('\n');
+  }
   lines.push(
     '',
     r.verdict === 'pass'
       ? `${io.style.green('pass')}: ${r.images.length} images at the ${r.tier} tier (report: ${reportFile})`
-      : `${io.style.red('regression')}: ${failed} of ${r.images.length} images${r.tier === 'statistical' ? ` (${r.scenes.filter((s) => s.verdict !== 'pass').length} scenes)` : ''} (report: ${reportFile}); if the change is intended, accept it with --accept`,
+      : `${io.style.red('regression')}: ${failed} of ${r.images.length} images${r.tier === 'statistical' ? ` (${r.scenes.filter((s) => s.verdict === 'regression').length} scenes)` : ''} (report: ${reportFile}); if the change is intended, accept it with --accept`,
   );
   return lines.join('\n');
 }

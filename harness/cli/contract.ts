@@ -4,9 +4,9 @@ import type { Command } from 'commander';
 import { EXIT_CODES, ExitCode } from '../errors.ts';
 import { SHARED_FLAGS } from './common.ts';
 
-type CommandCodes = Partial<Record<0 | 1 | 2 | 3, string>>;
+type CommandCodes = Partial<Record<0 | 1 | 2 | 3 | 4, string>>;
 
-/** Per command (as typed after `harness`): what 0, 1, 2 and 3 mean for it. 70 and 130 mean the same everywhere. */
+/** Per command (as typed after `harness`): what 0–4 mean for it. 70 and 130 mean the same everywhere. */
 export const COMMAND_EXIT_CODES: Record<string, CommandCodes> = {
   plan: { 0: 'planned', 2: 'bad experiment file, flag, --dataset or --script' },
   setup: { 0: 'ready to train', 1: 'something is missing (listed with its fix)', 2: 'bad experiment file or --script', 3: 'a download failed (the script or a model snapshot)' },
@@ -14,16 +14,23 @@ export const COMMAND_EXIT_CODES: Record<string, CommandCodes> = {
     0: 'every selected run is done',
     1: 'a run failed, or --check found a regression',
     2: 'refused before any run started: config, dataset, environment (Python packages, GPU), unpinned models, store',
+    4: '--check compared nothing (inconclusive: see `harness check --help`)',
   },
   run: { 0: 'trained (or already trained)', 1: 'the run failed (status.json says why: oom, nan_loss, crashed, …)', 2: 'refused before training: config, dataset, environment, unpinned models, a run locked by another process' },
   status: { 0: 'listed', 2: 'bad experiment file, or a --store that does not exist' },
   report: { 0: 'written', 2: 'bad experiment file, or a --store that does not exist' },
-  check: { 0: 'pass', 1: 'a regression', 2: 'nothing to compare: no goldens, nothing sampled yet, samples: settings differ, scores missing with --no-score' },
+  check: {
+    0: 'pass',
+    1: 'a regression',
+    2: 'nothing to compare: no goldens, nothing sampled yet, samples: settings differ, scores missing with --no-score',
+    3: 'a golden image changed or unreadable since it was accepted',
+    4: 'inconclusive: nothing was compared (no marker values on both sides at the statistical tier, or no images)',
+  },
   'dataset check': { 0: 'no problems (warnings allowed)', 1: 'problems found', 2: 'no such folder, bad flag or experiment' },
   'dataset prepare': { 0: 'every photo written', 1: 'some photos could not be read', 2: 'bad source or destination folder' },
   caption: { 0: 'captions written (or up to date)', 1: 'the captioner failed', 2: 'bad folder, a hand-edit conflict, missing Python or packages' },
   sample: { 0: 'every set rendered (or already complete)', 1: 'the sampler failed', 2: 'bad flag, nothing trained, no model snapshot, a run busy elsewhere' },
-  score: { 0: 'scored', 2: 'bad folder, or no usable face in the references' },
+  score: { 0: 'scored', 2: 'bad folder, or no usable face in the references', 4: 'inconclusive: no image had a usable value for any marker' },
   sync: { 0: 'everything sent', 2: 'no W&B key, tracking off, no such run or store', 3: 'W&B refused or could not be reached (pending data stays; sync again)' },
   pin: { 0: 'pinned (or already pinned)', 2: 'bad experiment file', 3: 'the Hub refused or could not be reached' },
   push: { 0: 'pushed (or up to date)', 2: 'bad flag or repo id, nothing trained to push', 3: 'the Hub refused or could not be reached' },
@@ -56,11 +63,11 @@ export function exitCodesMarkdown(): string {
     '| --- | --- |',
     ...EXIT_CODES.map((c) => `| ${c.code} | ${c.meaning} |`),
     '',
-    'What 0–3 mean for each command (every command also exits 130 when interrupted and 70 on a bug):',
+    'What 0–4 mean for each command (every command also exits 130 when interrupted and 70 on a bug):',
     '',
-    '| command | 0 | 1 | 2 | 3 |',
-    '| --- | --- | --- | --- | --- |',
-    ...commands.map((command) => `| \`${command}\` | ${[0, 1, 2, 3].map((code) => cell(command, code) || '–').join(' | ')} |`),
+    '| command | 0 | 1 | 2 | 3 | 4 |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...commands.map((command) => `| \`${command}\` | ${[0, 1, 2, 3, 4].map((code) => cell(command, code) || '–').join(' | ')} |`),
   ];
   return lines.join('\n');
 }

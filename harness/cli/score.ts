@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { CliContext } from '../cli.ts';
-import type { Aggregate, ScoreReport } from '../scoring/types.ts';
+import { ExitCode } from '../errors.ts';
+import { MARKERS, type Aggregate, type ScoreReport } from '../scoring/types.ts';
 import { interruptible, jsonOption, outFileOption } from './common.ts';
 import { exitCodesHelp } from './contract.ts';
 import { emit, type Io } from './io.ts';
@@ -22,6 +23,10 @@ function aggregateCell(a: Aggregate | undefined): string {
   if (!a || a.mean === null) return `– (0/${a?.total ?? 0})`;
   const ci = a.ci95 ? ` [${a.ci95[0].toFixed(2)}, ${a.ci95[1].toFixed(2)}]` : '';
   return `${a.mean.toFixed(3)}${ci} (${a.n}/${a.total})`;
+}
+
+function measuredAnything(report: ScoreReport): boolean {
+  return report.images.some((image) => MARKERS.some((m) => typeof image[m] === 'number'));
 }
 
 function render(report: ScoreReport, io: Io): string {
@@ -127,6 +132,13 @@ Examples:
       }
       emit(ctx.io, opts.json, result.report, render);
       if (result.out && !opts.json) ctx.io.stderr.write(`wrote ${result.out}\n`);
+      // a summary over zero values is not a score: say so, and do not exit as if something was measured
+      if (!measuredAnything(result.report)) {
+        ctx.io.stderr.write(
+          `${ctx.io.style.yellow('inconclusive')}: no image has a usable value for any marker (no face or body found), so nothing was measured; every – above is "no value", not 0\n`,
+        );
+        ctx.setExitCode(ExitCode.inconclusive);
+      }
     },
   );
 }

@@ -5,6 +5,12 @@ import { exitCodesHelp } from './contract.ts';
 import { emit } from './io.ts';
 import { table } from './table.ts';
 
+/** What a failed run still has: the stages that finished before the one that failed. */
+function kept(stages: Partial<Record<string, string>>): string {
+  const done = Object.entries(stages).filter(([, outcome]) => outcome === 'done').map(([stage]) => ({ train: 'trained', sample: 'sampled', score: 'scored' })[stage] ?? stage);
+  return done.length ? `, ${done.join(' and ')}` : '';
+}
+
 export function defineStatus(program: Command, ctx: CliContext): void {
   const command = program
     .command('status')
@@ -14,7 +20,8 @@ export function defineStatus(program: Command, ctx: CliContext): void {
       'after',
       `
 States: planned → training → trained → sampling → sampled → scoring → done, or failed (with a reason:
-oom, nan_loss, crashed, interrupted, …). Runs in the store that the experiment no longer plans (older
+oom, nan_loss, crashed, interrupted, …). Each stage keeps its own outcome: "failed (interrupted), trained"
+is a run whose sampling was stopped after its training finished; the next sweep or run goes on from there. Runs in the store that the experiment no longer plans (older
 settings) are listed after the planned ones. The W&B column says what \`harness sync\` would still send, and the
 last W&B error in plain words (e.g. "cannot reach api.wandb.ai: DNS lookup failed").
 A run stopped by Ctrl-C or SIGTERM shows as interrupted (stored as failed with reason interrupted): the
@@ -30,14 +37,16 @@ ${exitCodesHelp('status')}`,
       const paint = (state: string) => (state === 'done' ? io.style.green(state) : state === 'failed' ? io.style.red(state) : state === 'interrupted' ? io.style.yellow(state) : state);
       const rows = r.runs.map((run) => [
         run.id + (run.planned ? '' : io.style.dim(' (not planned)')),
-        paint(shownState(run)) + (run.reason && run.reason !== 'interrupted' ? ` (${run.reason})` : ''),
+        paint(shownState(run)) + (run.reason && run.reason !== 'interrupted' ? ` (${run.reason})` : '') + (run.state === 'failed' ? kept(run.stages) : ''),
         run.lock ? `${run.lock.stale ? 'stale lock' : 'locked'} by pid ${run.lock.pid}@${run.lock.host}` : '',
         (run.sync.label === 'pending' ? `pending (${run.sync.pendingRows} rows, ${run.sync.pendingFiles} files)` : run.sync.label) +
           (run.sync.lastError ? `: ${io.style.red(run.sync.lastError)}` : ''),
         run.updatedAt ?? '',
       ]);
       const counts = Object.entries(r.counts).map(([s, n]) => `${n} ${s}`).join(', ');
-      return `${io.style.bold(r.experiment)} · store ${r.storeRoot} · ${counts}\n\n${table(['run', 'state', 'lock', 'W&B', 'updated'], rows)}`;
+      // a resumed run says whether it is what an uninterrupted run would have trained
+      const resumed = r.runs.filter((run) => run.resume).map((run) => `${run.id}: ${run.resume!.equivalent === false ? io.style.yellow(run.resume!.summary) : run.resume!.summary}`);
+      return `${io.style.bold(r.experiment)} · store ${r.storeRoot} · ${counts}\n\n${table(['run', 'state', 'lock', 'W&B', 'updated'], rows)}${resumed.length ? `\n\n${resumed.join('\n')}` : ''}`;
     });
   });
 }

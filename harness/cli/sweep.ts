@@ -139,6 +139,7 @@ Examples:
     emit(ctx.io, opts.json, result, (r, io) => renderSweep(r, io, (runId) => syncCommand(experiment, runId, opts.store)));
     if (result.interrupted) ctx.setExitCode(ExitCode.interrupted);
     else if (result.runs.some((r) => r.outcome === 'failed') || result.check?.verdict === 'regression') ctx.setExitCode(ExitCode.failed);
+    else if (result.check?.verdict === 'inconclusive') ctx.setExitCode(ExitCode.inconclusive);
   });
 }
 
@@ -204,8 +205,10 @@ export function renderSweep(r: SweepResult, io: Io, syncCommand?: (runId: string
     run.gpuSeconds + run.cpuSeconds > 0 ? duration(run.gpuSeconds + run.cpuSeconds) : '',
     run.finalLoss === null ? '' : run.finalLoss.toPrecision(3),
     run.peakVramMb === null ? '' : gib(run.peakVramMb),
-    run.identity === null ? '' : run.identity.toFixed(3),
+    run.identity !== null ? run.identity.toFixed(3) : run.outcome === 'done' ? '–' : '',
   ]);
+  // a done run without an identity was scored on zero faces: a dash, said in words, never a blank or a 0
+  const unmeasured = r.runs.filter((run) => run.outcome === 'done' && run.identity === null).map((run) => run.id);
   const idle = r.gpu.idle.reduce((sum, i) => sum + i.seconds, 0);
   const lines = [
     '',
@@ -219,6 +222,7 @@ export function renderSweep(r: SweepResult, io: Io, syncCommand?: (runId: string
       : `wall ${duration(r.wallSeconds)} · training and sampling ${duration(r.gpu.busySeconds)} · between runs ${duration(idle)}` +
         ` · scoring and report after the last run ${duration(r.gpu.cpuTailSeconds)}${r.gpu.seen === false ? ' (no GPU seen)' : ''}`,
   ];
+  if (unmeasured.length) lines.push(`identity not measured (–) for ${unmeasured.join(', ')}: no image of the final weights had a usable face`);
   const elsewhere = r.runs.filter((run) => run.outcome === 'elsewhere');
   if (elsewhere.length) lines.push(`${elsewhere.length} run(s) are in the hands of another process: ${elsewhere.map((e) => `${e.id} (${e.message})`).join(', ')}`);
   if (r.failFastStopped) lines.push('--fail-fast stopped the sweep after a failure');
@@ -226,5 +230,6 @@ export function renderSweep(r: SweepResult, io: Io, syncCommand?: (runId: string
   if (r.report) lines.push(`report: ${r.report.path}`);
   if (r.check) lines.push(`regression check: ${r.check.verdict} (${r.check.tier} tier) · ${r.check.report}`);
   for (const run of r.runs) if (run.wandb) lines.push(wandbBehindLine(run.id, run.wandb, io, syncCommand?.(run.id)));
+  if (r.check?.inconclusive) lines.push(`  ${r.check.inconclusive.reason}`, `  way out: ${r.check.inconclusive.hint}`);
   return lines.join('\n');
 }

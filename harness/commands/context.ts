@@ -5,8 +5,10 @@ import path from 'node:path';
 import { loadExperiment, type Experiment } from '../config/load.ts';
 import { fingerprintDataset, type DatasetFingerprint } from '../dataset/hash.ts';
 import { UsageError } from '../errors.ts';
+import { planAsTrained } from '../plan/as-trained.ts';
 import { planExperiment, type Plan } from '../plan/planner.ts';
 import { describeStoreSource, resolveStore, type StoreSource } from '../store/layout.ts';
+import { storedRuns } from '../store/runs.ts';
 
 export interface ContextOptions {
   experiment: string;
@@ -89,6 +91,27 @@ export async function loadPlanContext(options: ContextOptions): Promise<PlanCont
     hubCache,
   });
   return { experiment, datasetDir, dataset, storeRoot, storeSource, hubCache, plan };
+}
+
+/**
+ * The plan as the store's runs were trained (plan/as-trained.ts): what every command that reads the store
+ * (status, report, check, sample, push, and a sweep's own report and check) works from, so a run trained
+ * with a local --script is seen under its own id. Commands that decide what to train (plan, run, sweep,
+ * export) plan with the script they will use.
+ */
+export async function asTrained(context: PlanContext): Promise<PlanContext> {
+  const stored = await storedRuns(context.storeRoot, context.experiment.name);
+  const inputs = {
+    config: context.experiment.config,
+    dataset: { dir: context.datasetDir, hash: context.dataset?.hash ?? null, imageCount: context.dataset?.imageCount ?? null },
+    storeRoot: context.storeRoot,
+    hubCache: context.hubCache,
+  };
+  return { ...context, plan: planAsTrained(inputs, context.plan, stored) };
+}
+
+export async function loadTrainedContext(options: ContextOptions): Promise<PlanContext> {
+  return asTrained(await loadPlanContext(options));
 }
 
 /** Anything that trains refuses a missing dataset, with what to do about it. */

@@ -3,6 +3,7 @@ import type { Problem } from '../errors.ts';
 import { planExperiment, type RunSpec } from '../plan/planner.ts';
 import { planInputs } from '../pipeline/resolve.ts';
 import { localScript } from '../train/script.ts';
+import { checkpointMisalignment, misalignmentMessage } from '../plan/resume-alignment.ts';
 import { runLayout } from '../store/layout.ts';
 import { loadPlanContext, type ContextOptions } from './context.ts';
 
@@ -43,6 +44,7 @@ export async function plan(options: ContextOptions & { script?: string }): Promi
       });
     }
   }
+  warnings.push(...resumeWarnings(p.runs, options.experiment));
   if (!context.dataset) {
     warnings.push({
       file: options.experiment,
@@ -67,4 +69,23 @@ export async function plan(options: ContextOptions & { script?: string }): Promi
       command: ['python', 'python/train.py', runLayout(p.storeRoot, p.experiment, run.id).spec],
     })),
   };
+}
+
+/**
+ * Checkpoints off the epoch boundaries: a resume from one is not what an uninterrupted run trains. One
+ * warning per setting that causes it (the baseline's, or a variant's own), naming the runs it applies to.
+ */
+export function resumeWarnings(runs: RunSpec[], file: string): Problem[] {
+  const groups = new Map<string, { key: string; runs: RunSpec[]; message: (names: string[]) => string }>();
+  for (const run of runs) {
+    const misaligned = checkpointMisalignment(run.settings, run.steps);
+    if (!misaligned) continue;
+    const own = ['checkpointing_steps', 'train_batch_size', 'gradient_accumulation_steps', 'repeats', 'max_train_steps'].some((k) => k in run.overrides);
+    const key = own ? `${run.variant}: checkpointing_steps` : 'baseline.checkpointing_steps';
+    const id = `${key}\u0000${misaligned.checkpointingSteps}\u0000${misaligned.stepsPerEpoch}\u0000${misaligned.aligned.join(',')}`;
+    const group = groups.get(id) ?? { key, runs: [], message: (names: string[]) => misalignmentMessage(misaligned, run.settings, names) };
+    group.runs.push(run);
+    groups.set(id, group);
+  }
+  return [...groups.values()].map((g) => ({ file, key: g.key, message: g.message(g.runs.map((r) => r.variant)) }));
 }

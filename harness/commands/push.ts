@@ -16,7 +16,7 @@ import { findRun, type RunSpec } from '../plan/planner.ts';
 import { readJson } from '../store/atomic.ts';
 import { experimentDir, reportDir, runLayout, SCHEMA_VERSION } from '../store/layout.ts';
 import { didYouMean } from '../util/suggest.ts';
-import { checkStoreForReading, loadPlanContext, type ContextOptions } from './context.ts';
+import { checkStoreForReading, loadTrainedContext, type ContextOptions } from './context.ts';
 
 export interface PushOptions extends ContextOptions {
   variant?: string;
@@ -45,7 +45,7 @@ export interface PushResult extends Omit<PublishResult, 'repo'> {
 }
 
 export async function push(options: PushOptions): Promise<PushResult> {
-  const context = await loadPlanContext(options);
+  const context = await loadTrainedContext(options);
   const { experiment } = context;
   await checkStoreForReading(context.storeRoot, context.storeSource);
   const ctx = await hubContext(options.env);
@@ -129,7 +129,7 @@ function repoId(value: string | undefined, how: string): string {
 }
 
 /** The run to publish: --run, else the planned run of --variant, else the one run of that variant in the store. */
-async function findRunSpec(context: Awaited<ReturnType<typeof loadPlanContext>>, options: PushOptions): Promise<RunSpec> {
+async function findRunSpec(context: Awaited<ReturnType<typeof loadTrainedContext>>, options: PushOptions): Promise<RunSpec> {
   const dir = experimentDir(context.storeRoot, context.experiment.name);
   if (options.run) {
     const spec = await readJson<RunSpec>(runLayout(context.storeRoot, context.experiment.name, options.run).spec);

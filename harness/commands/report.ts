@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { buildReport, type BuildReportResult } from '../report/build.ts';
 import { reportDir } from '../store/layout.ts';
-import { checkStoreForReading, loadPlanContext, type ContextOptions } from './context.ts';
+import { checkStoreForReading, loadTrainedContext, type ContextOptions } from './context.ts';
 
 export interface ReportOptions extends ContextOptions {
   /** report folder; default reports/<experiment> beside the store (reportDir) */
@@ -10,7 +10,7 @@ export interface ReportOptions extends ContextOptions {
 }
 
 export async function report(options: ReportOptions): Promise<BuildReportResult> {
-  const context = await loadPlanContext(options);
+  const context = await loadTrainedContext(options);
   const storeWarnings = await checkStoreForReading(context.storeRoot, context.storeSource);
   const outDir = options.out ? path.resolve(options.cwd, options.out) : reportDir(context.storeRoot, context.plan.experiment);
   const built = await buildReport({ context, outDir });

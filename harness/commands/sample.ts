@@ -3,14 +3,16 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { prepareForRuns } from '../pipeline/prepare.ts';
 import { UsageError } from '../errors.ts';
+import { otherRunsOfVariant } from '../plan/as-trained.ts';
 import { findRun, type RunSpec } from '../plan/planner.ts';
+import { storedRuns } from '../store/runs.ts';
 import type { SampleProgress, SetOutcome } from '../samples/render.ts';
 import { sampleRun, type SampleRunResult, type SetSelection } from '../samples/run.ts';
 import { completeCheckpointSteps } from '../samples/weights.ts';
 import { runLayout } from '../store/layout.ts';
 import { tryLock, type RunLock } from '../store/lock.ts';
 import { closest } from '../util/suggest.ts';
-import { checkStoreForWriting, loadPlanContext, type ContextOptions, type PlanContext } from './context.ts';
+import { checkStoreForWriting, loadTrainedContext, type ContextOptions, type PlanContext } from './context.ts';
 
 export interface SampleOptions extends ContextOptions {
   variants?: string[];
@@ -43,13 +45,15 @@ export async function sample(options: SampleOptions): Promise<SampleResult> {
   if (options.control === true && (options.variants?.length || options.checkpoints?.length)) {
     throw new UsageError('--control renders only the base model without LoRA: it takes no --variant or --checkpoint', 'drop --control to sample runs (the control set comes along unless --no-control)');
   }
-  const context = await loadPlanContext(options);
+  const context = await loadTrainedContext(options);
   // sample writes into the store (the control set), so a missing store is created; one that is a file is refused
   await checkStoreForWriting(context.storeRoot, context.storeSource);
   const selection = parseCheckpoints(options.checkpoints, context);
   const controlWanted = options.control ?? context.experiment.config.samples.control;
   const { runs, skipped } = options.control === true ? { runs: [], skipped: [] } : await pickRuns(context, options, selection);
 
+  // The same rule as run and sweep: --python, $HARNESS_PYTHON, the experiment's own environment, python3;
+  // the device is --device, else what that Python sees (a CUDA GPU, else the CPU), never cuda by default.
   const machine = runs.length > 0 || controlWanted ? await prepareForRuns(context, options, (message) => options.onMessage?.(message)) : null;
   const common = {
     context,
@@ -120,9 +124,14 @@ async function pickRuns(
   }
   const runs: RunSpec[] = [];
   const skipped: SampleResult['skipped'] = [];
+  const stored = await storedRuns(context.storeRoot, plan.experiment);
   for (const run of plan.runs) {
     if (await hasWeights(context, run, selection)) runs.push(run);
-    else skipped.push({ what: `${run.id} (${run.variant})`, why: 'not trained yet' });
+    else {
+      // the real cause when the store has this variant under another id (other dataset, settings, models)
+      const others = otherRunsOfVariant(run, stored);
+      skipped.push({ what: `${run.id} (${run.variant})`, why: `not trained yet${others.length ? `; the store holds ${others.join('; ')}` : ''}` });
+    }
   }
   return { runs, skipped };
 }

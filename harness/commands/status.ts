@@ -1,9 +1,11 @@
 // `harness status`: every planned run with its state in the store, plus store runs no longer planned.
+import { resumeEquivalence, resumePhrase } from '../plan/resume-alignment.ts';
+import { readJsonLines } from '../store/atomic.ts';
 import { readLock, isStale, type LockInfo } from '../store/lock.ts';
 import { runLayout } from '../store/layout.ts';
-import { readStatus, type RunState, type FailureReason } from '../store/status.ts';
+import { readStatus, stagesOf, type FailureReason, type RunState, type Stage, type StageOutcome } from '../store/status.ts';
 import { syncState } from '../tracking/state.ts';
-import { checkStoreForReading, loadPlanContext, type ContextOptions } from './context.ts';
+import { checkStoreForReading, loadTrainedContext, type ContextOptions } from './context.ts';
 import { storedRunIds } from '../store/runs.ts';
 
 export interface RunStatusRow {
@@ -13,6 +15,10 @@ export interface RunStatusRow {
   state: RunState;
   reason?: FailureReason;
   message?: string;
+  /** resumed runs: from which steps, and whether that is what an uninterrupted run trains (null: never resumed) */
+  resume: (ReturnType<typeof resumeEquivalence> & { summary: string }) | null;
+  /** each stage's own outcome: a run that failed in sampling is still trained */
+  stages: Partial<Record<Stage, StageOutcome>>;
   updatedAt?: string;
   lock?: { pid: number; host: string; stale: boolean; heartbeatAt: string };
   /** W&B mirror: synced, pending (what `harness sync` would send) or not tracked */
@@ -32,7 +38,7 @@ export interface StatusResult {
 }
 
 export async function status(options: ContextOptions): Promise<StatusResult> {
-  const { plan, storeSource } = await loadPlanContext(options);
+  const { plan, storeSource } = await loadTrainedContext(options);
   const warnings = await checkStoreForReading(plan.storeRoot, storeSource);
   const rows: RunStatusRow[] = [];
   const plannedIds = new Set(plan.runs.map((r) => r.id));
@@ -66,10 +72,18 @@ async function rowFor(storeRoot: string, experiment: string, id: string, variant
     state: stored?.state ?? 'planned',
     ...(stored?.reason ? { reason: stored.reason } : {}),
     ...(stored?.message ? { message: stored.message } : {}),
+    stages: stagesOf(stored?.history ?? []),
+    resume: await resumeOf(layout.events),
     ...(stored?.updatedAt ? { updatedAt: stored.updatedAt } : {}),
     ...(lock ? { lock: lockSummary(lock) } : {}),
     sync: { label: sync.label, pendingRows: sync.history.pending, pendingFiles: sync.files.pending, lastError: sync.lastError },
   };
+}
+
+async function resumeOf(eventsFile: string): Promise<RunStatusRow['resume']> {
+  const events = await readJsonLines<{ type: string }>(eventsFile).catch(() => []);
+  const record = resumeEquivalence(events);
+  return record.resumes.length ? { ...record, summary: resumePhrase(record) } : null;
 }
 
 function lockSummary(lock: LockInfo) {

@@ -37,7 +37,8 @@ export function modelCard(input: CardInput): string {
   };
   const lines = [`---\n${stringify(front, { lineWidth: 0 }).trimEnd()}\n---`, ''];
   lines.push(`# ${input.repoId.split('/')[1]}: a DreamBooth LoRA for SDXL`, '');
-  lines.push(`LoRA weights trained with the diffusers script \`${p.script}\` on **${p.model.id}**, run \`${spec.id}\` (variant \`${spec.variant}\`) of the experiment \`${input.experiment}\`.`, '');
+  const script = p.scriptPinned === false ? `a local copy of the diffusers script \`${p.script}\` (sha256 ${p.scriptSha256}, not the pinned one)` : `the diffusers script \`${p.script}\``;
+  lines.push(`LoRA weights trained with ${script} on **${p.model.id}**, run \`${spec.id}\` (variant \`${spec.variant}\`) of the experiment \`${input.experiment}\`.`, '');
   lines.push('## Trigger phrase', '', `Use \`${p.instancePrompt}\` in the prompt.`, '');
   lines.push('## Base model and VAE', '', '| | repo | commit |', '|---|---|---|');
   lines.push(`| base model | [${p.model.id}](${input.hubUrl}/${p.model.id}) | ${commitCell(input.hubUrl, p.model)} |`);
@@ -135,7 +136,11 @@ function reproBlock(input: CardInput): Record<string, unknown> {
     variant: input.spec.variant,
     base_model: { id: p.model.id, commit: p.model.commit },
     vae: { id: p.vae.id, commit: p.vae.commit },
-    diffusers: { release: p.diffusersRelease, commit: p.diffusersCommit, script: p.script, script_sha256: p.scriptSha256 },
+    // a local --script copy is not the pinned release's script: its hash is never paired with that commit
+    diffusers:
+      p.scriptPinned === false
+        ? { script: 'a local copy, not the pinned one', script_sha256: p.scriptSha256, stands_in_for: { release: p.diffusersRelease, commit: p.diffusersCommit, script: p.script, script_sha256: p.pinnedSha256 ?? null } }
+        : { release: p.diffusersRelease, commit: p.diffusersCommit, script: p.script, script_sha256: p.scriptSha256 },
     dataset_sha256: p.datasetHash,
     weights: { file: input.weights.file, sha256: input.weights.sha256 },
     ...(input.samples ? { sample_set: input.samples.manifest.setId } : {}),

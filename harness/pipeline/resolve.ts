@@ -27,13 +27,13 @@ export async function resolveScript(options: { script?: string; cwd: string; env
 }
 
 /** Plan inputs with the script actually used: a stand-in or edited script gives other run ids. */
-export function planInputs(context: PlanContext, script: ScriptFile): PlanInputs {
-  const config = context.experiment.config;
+export function planInputs(context: PlanContext, script: Pick<ScriptFile, 'sha256' | 'path'>): PlanInputs {
   return {
-    config: { ...config, base: { ...config.base, diffusers: { ...config.base.diffusers, sha256: script.sha256 } } },
+    config: context.experiment.config,
     dataset: { dir: context.datasetDir, hash: context.dataset?.hash ?? null, imageCount: context.dataset?.imageCount ?? null },
     storeRoot: context.storeRoot,
     hubCache: context.hubCache,
+    script: { sha256: script.sha256, path: script.path },
   };
 }
 

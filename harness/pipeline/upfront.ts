@@ -8,11 +8,10 @@ import type { PlanContext } from '../commands/context.ts';
 import { UsageError } from '../errors.ts';
 import type { RunSpec } from '../plan/planner.ts';
 import { runLayout } from '../store/layout.ts';
-import { readStatus } from '../store/status.ts';
+import { readStatus, trainingDone } from '../store/status.ts';
 import { envCheck } from '../train/envcheck.ts';
 import { probeEnv } from '../train/envinfo.ts';
 import { checkTrainingDataset, type PreflightFinding } from '../train/preflight.ts';
-import { TRAINED_STATES } from '../train/run.ts';
 
 export interface UpFrontResult {
   /** findings that are not errors, each once */
@@ -38,7 +37,7 @@ export async function runsToTrain(context: PlanContext, runs: RunSpec[]): Promis
   const out: RunSpec[] = [];
   for (const run of runs) {
     const status = await readStatus(runLayout(context.storeRoot, run.experiment, run.id).status);
-    if (!status || !TRAINED_STATES.includes(status.state)) out.push(run);
+    if (!trainingDone(status)) out.push(run);
   }
   return out;
 }

@@ -11,6 +11,11 @@ export interface Provenance {
   diffusersCommit: string;
   script: string;
   scriptSha256: string;
+  /** false: trained with another script than the pin (a local --script copy); absent in older spec files */
+  scriptPinned?: boolean;
+  /** that other script's file, and the pin it stands in for: the release and commit above are not its own */
+  scriptFile?: string | null;
+  pinnedSha256?: string;
   model: { id: string; commit: string | null };
   vae: { id: string; commit: string | null };
   datasetHash: string | null;
@@ -52,6 +57,8 @@ export interface PlanInputs {
   storeRoot: string;
   /** where pinned snapshots live: `<hubCache>/models--org--name/snapshots/<commit>` */
   hubCache: string;
+  /** the training script when it is not the pinned one (`--script`, or what a stored run was trained with) */
+  script?: { sha256: string; path: string | null };
 }
 
 export interface Plan {
@@ -82,11 +89,15 @@ export function planRun(inputs: PlanInputs, variant: VariantDef): RunSpec {
   const { config } = inputs;
   const baseline = resolveSettings(config.baseline as TrainingSettings, {});
   const settings = orderSettings(resolveSettings(config.baseline as TrainingSettings, variant.overrides));
+  const pin = config.base.diffusers.sha256;
+  const scriptSha256 = inputs.script?.sha256 ?? pin;
   const provenance: Provenance = {
     diffusersRelease: config.base.diffusers.release,
     diffusersCommit: config.base.diffusers.commit,
     script: config.base.diffusers.script,
-    scriptSha256: config.base.diffusers.sha256,
+    scriptSha256,
+    scriptPinned: scriptSha256 === pin,
+    ...(scriptSha256 === pin ? {} : { scriptFile: inputs.script?.path ?? null, pinnedSha256: pin }),
     model: { id: config.base.model.id, commit: config.base.model.commit },
     vae: { id: config.base.vae.id, commit: config.base.vae.commit },
     datasetHash: inputs.dataset.hash,

@@ -13,6 +13,7 @@ import { checksLayout, runLayout, SCHEMA_VERSION } from '../store/layout.ts';
 import { sha256 } from '../util/hash.ts';
 import { experimentSpec, resolveCurrent, resolveRun, variantOf, type CurrentSet } from './current.ts';
 import { GoldensError } from './errors.ts';
+import { overallVerdict, whyInconclusive } from './inconclusive.ts';
 import { chooseTier } from './fingerprint.ts';
 import { readGolden, type Golden, type GoldenImage } from './golden.ts';
 import { comparePixels } from './pixels.ts';
@@ -106,7 +107,10 @@ export async function checkRun(options: CheckRunOptions): Promise<CheckReport> {
     const sceneVerdict = new Map(scenes.map((s) => [s.promptId, s.verdict]));
     for (const image of images) if (image.verdict === 'pass') image.verdict = sceneVerdict.get(image.promptId) ?? 'pass';
   }
-  const failed = images.some((i) => i.verdict !== 'pass') || scenes.some((s) => s.verdict !== 'pass');
+  const verdict = overallVerdict(images, scenes);
+  const notCompared = scenes.filter((s) => s.verdict === 'inconclusive').map((s) => s.promptId);
+  if (verdict === 'pass' && notCompared.length) warnings.push(`${notCompared.length} of ${scenes.length} scenes compared nothing and are not judged: ${notCompared.join(', ')}`);
+  const acceptCommand = `harness check ${displayFile} --accept${variant === 'baseline' ? '' : ` --variant ${variant}`}`;
   const report: CheckReport = {
     schemaVersion: SCHEMA_VERSION,
     experiment: experiment.name,
@@ -116,7 +120,10 @@ export async function checkRun(options: CheckRunOptions): Promise<CheckReport> {
     goldenSetId: golden.manifest.setId,
     tier,
     tierReason,
-    verdict: failed ? 'regression' : 'pass',
+    verdict,
+    ...(verdict === 'inconclusive'
+      ? { inconclusive: whyInconclusive({ tier, images: images.length, golden: goldenScores, current: currentScores, markers: markersOf(experiment), acceptCommand }) }
+      : {}),
     images,
     scenes,
     checkedAt: (options.now?.() ?? new Date()).toISOString(),

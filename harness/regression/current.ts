@@ -1,7 +1,9 @@
 // The variant's run and its current sample set, with the environment it was rendered in.
 import type { Experiment } from '../config/load.ts';
 import { UsageError } from '../errors.ts';
+import { otherRunsOfVariant } from '../plan/as-trained.ts';
 import { findRun, type Plan, type RunSpec } from '../plan/planner.ts';
+import { storedRuns } from '../store/runs.ts';
 import { samplingSpecFrom } from '../samples/spec.ts';
 import type { SamplingSpec } from '../samples/types.ts';
 import { didYouMean } from '../util/suggest.ts';
@@ -46,6 +48,7 @@ export async function resolveCurrent(options: { experiment: Experiment; storeRoo
     variant: options.variant,
     provisional: run.provisional,
     spec,
+    otherRuns: async () => otherRunsOfVariant(run, await storedRuns(options.storeRoot, experiment.name)),
   });
   const fingerprint = fingerprintOf(set.manifest, { scriptSha256: run.provenance.scriptSha256, samplerJob: set.samplerJob });
   return { run, set, spec, fingerprint };

@@ -1,5 +1,5 @@
 // Which sample set is "the current one" of a run: final weights, the experiment's sampling spec, newest.
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.ts';
 import type { SamplerJobSpec } from '../samples/protocol.ts';
@@ -41,6 +41,8 @@ export async function findCurrentSet(options: {
   variant: string;
   provisional: boolean;
   spec: SamplingSpec;
+  /** the store's other runs of this variant and how each differs from the planned one (for the hint) */
+  otherRuns?: () => Promise<string[]>;
 }): Promise<FoundSet> {
   const layout = runLayout(options.storeRoot, options.experiment, options.runId);
   const sets = await listSampleSets(layout.samplesDir);
@@ -50,12 +52,22 @@ export async function findCurrentSet(options: {
     .sort((a, b) => String(b.manifest.createdAt).localeCompare(String(a.manifest.createdAt)));
   const newest = matching[0];
   if (newest) return newest;
+  const trained = await stat(layout.dir).then((s) => s.isDirectory(), () => false);
   const why = sets.length
     ? `it has ${sets.length} sample set(s), none of the final weights with the experiment's current samples: settings (${sets.map((s) => s.manifest.setId).join(', ')})`
-    : `no sample sets in ${layout.samplesDir}`;
-  const hint = options.provisional
-    ? 'the run id is provisional (dataset missing or a model unpinned): pass --dataset DIR, or check with --store where the runs are'
-    : `render them first: harness sample ${options.experimentFile}${options.variant === 'baseline' ? '' : ` --variant ${options.variant}`} (or harness sweep)`;
+    : trained
+      ? `no sample sets in ${layout.samplesDir}`
+      : `the run was never started in this store (no folder ${layout.dir})`;
+  // the real cause first: other runs of this variant that the experiment no longer plans, and why
+  const others = trained ? [] : ((await options.otherRuns?.()) ?? []);
+  const hint = others.length
+    ? `the store holds other runs of "${options.variant}", which differ from the one the experiment plans now:\n${others.map((o) => `  ${o}`).join('\n')}\n` +
+      `restore what changed, or train the planned run: harness sweep ${options.experimentFile} --only ${options.variant}`
+    : options.provisional
+      ? 'the run id is provisional (dataset missing or a model unpinned): pass --dataset DIR, or check with --store where the runs are'
+      : trained
+        ? `render them first: harness sample ${options.experimentFile}${options.variant === 'baseline' ? '' : ` --variant ${options.variant}`} (or harness sweep)`
+        : `train and sample it first: harness sweep ${options.experimentFile} --only ${options.variant}`;
   throw new UsageError(`nothing to check for variant "${options.variant}" (run ${options.runId}): ${why}`, hint);
 }
 

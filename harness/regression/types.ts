@@ -1,7 +1,8 @@
 // Contract of regression-check results (issue 9), shown by reports and sweep.
 
 export type Tier = 'exact' | 'perceptual' | 'statistical';
-export type Verdict = 'pass' | 'regression' | 'missing';
+/** `inconclusive`: nothing could be compared (no marker values in the goldens or the current set): never a pass */
+export type Verdict = 'pass' | 'regression' | 'missing' | 'inconclusive';
 
 export interface ImageCheck {
   promptId: string;
@@ -42,7 +43,10 @@ export interface CheckReport {
   tier: Tier;
   /** why this tier: which fingerprint fields matched or differed */
   tierReason: string;
-  verdict: 'pass' | 'regression';
+  /** inconclusive: the check compared nothing (e.g. no face in any golden image at the statistical tier) */
+  verdict: 'pass' | 'regression' | 'inconclusive';
+  /** why nothing was compared, and the way out; set only when the verdict is inconclusive */
+  inconclusive?: { reason: string; hint: string };
   images: ImageCheck[];
   scenes: SceneCheck[];
   checkedAt: string;

@@ -129,6 +129,8 @@ export interface SceneScores {
 export function judgeScene(scene: SceneScores, markers: readonly Marker[], tol: Tolerances['statistical']): SceneCheck {
   const metrics: Record<string, number | null> = {};
   const problems: string[] = [];
+  // a marker with a shift of null and no regression compared nothing (no golden values, or only one)
+  const notCompared: string[] = [];
   for (const marker of markers) {
     const shift = markerShift(scene.golden.map((s) => s[marker]), scene.current.map((s) => s[marker]), tol.max_mean_shift_se);
     metrics[`${marker}.shiftSe`] = shift.shiftSe;
@@ -138,15 +140,15 @@ export function judgeScene(scene: SceneScores, markers: readonly Marker[], tol: 
     metrics[`${marker}.currentN`] = shift.currentN;
     if (shift.regression) {
       problems.push(shift.shiftSe === null ? `${marker}: ${shift.note}` : `${marker} mean moved ${signed(shift.shiftSe)} SE (limit ±${tol.max_mean_shift_se})`);
+    } else if (shift.shiftSe === null) {
+      notCompared.push(`${marker} (${shift.note ?? 'not compared'}; golden ${shift.goldenN}, current ${shift.currentN} values)`);
     }
   }
-  return {
-    promptId: scene.promptId,
-    tier: 'statistical',
-    verdict: problems.length ? 'regression' : 'pass',
-    metrics,
-    ...(problems.length ? { note: problems.join('; ') } : {}),
-  };
+  const base = { promptId: scene.promptId, tier: 'statistical' as const, metrics };
+  if (problems.length) return { ...base, verdict: 'regression', note: problems.join('; ') };
+  // A verdict over zero compared values is inconclusive, never pass (DESIGN.md §10).
+  if (notCompared.length === markers.length) return { ...base, verdict: 'inconclusive', note: `nothing compared: ${notCompared.join('; ')}` };
+  return { ...base, verdict: 'pass', ...(notCompared.length ? { note: `not compared: ${notCompared.join('; ')}` } : {}) };
 }
 
 /** Pixel tiers: a scene is as good as its worst seed; its numbers are the worst of each metric. */

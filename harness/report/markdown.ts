@@ -8,6 +8,8 @@ import { coverage, DASH, duration, fixed, gib, interval, signed } from './format
 import { EMA_FACTOR } from './metrics.ts';
 import { commandText, envLines, groupBy, provenanceLines, samplingLines } from './repro.ts';
 import { summaryParagraph } from './summary.ts';
+import { stagesOf, type Stage } from '../store/status.ts';
+import { resumeEquivalence, resumePhrase } from '../plan/resume-alignment.ts';
 import type { LoadedSet } from './types.ts';
 
 export interface RenderInput {
@@ -65,7 +67,20 @@ function runsSection(input: RenderInput): string[] {
     fixed(row.facts.secondsPerStep, 2),
     row.facts.wallSeconds === null ? DASH : `${duration(row.facts.wallSeconds)}${row.facts.resumes > 0 ? ` (${row.facts.resumes} resume${row.facts.resumes > 1 ? 's' : ''})` : ''}`,
   ]);
+  // a resumed run says whether its weights are those an uninterrupted run would have
+  const resumed = model.rows
+    .map((row) => ({ row, record: resumeEquivalence(row.run.events) }))
+    .filter(({ record }) => record.resumes.length > 0)
+    .map(({ row, record }) => `- ${mdText(row.id)}: ${record.equivalent === false ? `**${mdText(resumePhrase(record))}**` : mdText(resumePhrase(record))}`);
   out.push(...table(['run', 'differs from baseline', 'status', 'loss final (min @ step)', 'peak VRAM', 's/it', 'wall time'], training), '');
+  if (resumed.length) {
+    out.push(
+      'Resumed runs (the script restarts an epoch on resume without skipping the batches it saw, so only a resume from an epoch boundary trains what an uninterrupted run would):',
+      '',
+      ...resumed,
+      '',
+    );
+  }
 
   out.push('### Scores', '');
   const weights = model.rankedOn.map((k) => `${mdText(k)} ${model.weights[k]}`).join(', ');
@@ -73,7 +88,11 @@ function runsSection(input: RenderInput): string[] {
   out.push(
     'Scores of the samples of the final weights: mean [95 % interval over seeds], then images scored / images (a marker that could not be read, such as a face seen from behind, is left out, never counted as zero), ' +
       `then Δ against the baseline. **▲**/**▼** marks a Δ whose interval does not overlap the baseline's; an unmarked Δ is within the noise. Rank orders the weighted mean of the markers (${weights || 'none'})` +
-      (left.length > 0 ? `; ${left.join(', ')} ${left.length === 1 ? 'is' : 'are'} left out of the ranking because not every scored run has ${left.length === 1 ? 'it' : 'them'}.` : '.'),
+      (left.length === 0
+        ? '.'
+        : model.rows.some((r) => r.identity !== null)
+          ? `; ${left.join(', ')} ${left.length === 1 ? 'is' : 'are'} left out of the ranking because not every scored run has ${left.length === 1 ? 'it' : 'them'}.`
+          : '; no run has an identity value, so nothing is ranked.'),
     '',
   );
   const scoredRows = model.rows.filter((r) => r.scores !== null);
@@ -108,10 +127,13 @@ function overridesCell(row: RunRow): string {
   return entries.map(([k, v]) => mdText(`${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)).join('<br>');
 }
 
+const STAGE_DONE: Record<Stage, string> = { train: 'trained', sample: 'sampled', score: 'scored' };
+
 function statusCell(row: RunRow, logTails: string[]): string {
   if (row.state === 'failed') {
     const link = logTails.includes(row.id) ? ` · ${mdLink('log', assets.logTail(row.id))}` : '';
-    return `**failed: ${mdText(row.reason ?? 'unknown')}**${link}`;
+    const kept = Object.entries(stagesOf(row.run.status?.history ?? [])).filter(([, outcome]) => outcome === 'done').map(([stage]) => STAGE_DONE[stage as Stage]);
+    return `**failed: ${mdText(row.reason ?? 'unknown')}**${kept.length ? ` (${kept.join(', ')})` : ''}${link}`;
   }
   if (row.state !== 'done' && row.facts.lastStep !== null) {
     return `${row.state} · step ${row.facts.lastStep}${row.maxSteps ? `/${row.maxSteps}` : ''}`;
@@ -188,7 +210,7 @@ function checksSection(checks: CheckReport[]): string[] {
     return [
       mdText(c.variant),
       mdText(c.runId),
-      c.verdict === 'pass' ? 'pass' : '**regression**',
+      c.verdict === 'pass' ? 'pass' : c.verdict === 'inconclusive' ? `**inconclusive**: ${mdText(c.inconclusive?.reason ?? 'nothing was compared')}` : '**regression**',
       mdText(c.tier),
       mdText(c.tierReason ?? ''),
       `${regressed}/${images.length}${missing ? ` (${missing} missing)` : ''}`,

@@ -26,9 +26,21 @@ export function provenanceLines(row: RunRow): [string, string][] | null {
   const p = row.run.spec?.provenance;
   if (!p) return null;
   const lines: [string, string][] = [];
-  if (p.diffusersRelease || p.diffusersCommit) lines.push(['diffusers', [p.diffusersRelease, p.diffusersCommit && `commit ${p.diffusersCommit}`].filter(Boolean).join(', ')]);
-  if (p.script) lines.push(['training script', p.script]);
-  if (p.scriptSha256) lines.push(['script sha256', p.scriptSha256]);
+  const trainer = row.run.spec?.trainer;
+  const sha256 = trainer?.scriptSha256 ?? p.scriptSha256;
+  const pinned = trainer?.scriptPinned ?? p.scriptPinned ?? true;
+  const pin = [p.diffusersRelease, p.diffusersCommit && `commit ${p.diffusersCommit}`].filter(Boolean).join(', ');
+  if (pinned) {
+    if (pin) lines.push(['diffusers', pin]);
+    if (p.script) lines.push(['training script', p.script]);
+    if (sha256) lines.push(['script sha256', sha256]);
+  } else {
+    // another script than the pin: its hash is never paired with the pinned release and commit
+    const file = trainer?.script ?? p.scriptFile;
+    lines.push(['training script', `a local copy${file ? ` (${file})` : ''}, not the pinned one`]);
+    if (sha256) lines.push(['script sha256', sha256]);
+    if (pin || p.script) lines.push(['stands in for', `${p.script ?? 'the pinned script'} of diffusers ${pin}${p.pinnedSha256 ? ` (sha256 ${p.pinnedSha256})` : ''}`]);
+  }
   if (p.model?.id) lines.push(['model', `${p.model.id} @ ${p.model.commit ?? 'unpinned'}`]);
   if (p.vae?.id) lines.push(['VAE', `${p.vae.id} @ ${p.vae.commit ?? 'unpinned'}`]);
   if (p.datasetHash !== undefined) lines.push(['dataset sha256', p.datasetHash ?? 'not found when planned']);

@@ -21,7 +21,13 @@ export function summaryParagraph(model: ReportModel): string {
   sentences.push(`${counts.join(', ')}; ${scored.length} with identity scores.`);
 
   if (scored.length === 0) {
-    sentences.push('Not enough data to decide which run is best: no run has identity scores yet.');
+    // scored, but on zero images: say that, not "yet" (a mean of no scores is no score, never 0)
+    const faceless = rows.filter((r) => r.identity === null && r.finalSet?.scores?.summary?.identity?.n === 0);
+    sentences.push(
+      faceless.length > 0
+        ? `Nothing to compare: the final samples of ${faceless.map(name).join(', ')} were scored, but no image had a usable face (identity on 0 of ${faceless[0]!.finalSet!.scores!.summary.identity.total} images), so no run has an identity score.`
+        : 'Not enough data to decide which run is best: no run has identity scores yet.',
+    );
   } else if (scored.length === 1) {
     const only = scored[0]!;
     sentences.push(`Only ${name(only)} has scores (identity ${interval(only.identity!)}, ${faceCoverage(only.identity!)}), so there is nothing to compare it with yet.`);

@@ -18,12 +18,17 @@ export interface StoredSpec {
     diffusersCommit?: string;
     script?: string;
     scriptSha256?: string;
+    scriptPinned?: boolean;
+    scriptFile?: string | null;
+    pinnedSha256?: string;
     model?: { id?: string; commit?: string | null };
     vae?: { id?: string; commit?: string | null };
     datasetHash?: string | null;
     instancePrompt?: string;
   };
   argv?: string[];
+  /** what the trainer was started with (harness/train/records.ts) */
+  trainer?: { script?: string; scriptSha256?: string; scriptPinned?: boolean };
   [key: string]: unknown;
 }
 

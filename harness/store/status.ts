@@ -7,6 +7,11 @@ export type RunState = (typeof RUN_STATES)[number];
 export const FAILURE_REASONS = ['oom', 'nan_loss', 'crashed', 'interrupted', 'invalid_weights', 'preflight', 'sampling_failed', 'scoring_failed'] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
+/** The pipeline's stages; each keeps its own outcome (a failed sampling never undoes a finished training). */
+export const STAGES = ['train', 'sample', 'score'] as const;
+export type Stage = (typeof STAGES)[number];
+export type StageOutcome = 'done' | 'failed';
+
 export interface RunStatus {
   schemaVersion: number;
   runId: string;
@@ -21,6 +26,8 @@ export interface RunStatus {
   updatedAt: string;
   /** ISO times at which each state was entered */
   history: { state: RunState; at: string; reason?: FailureReason }[];
+  /** each stage's own outcome, replayed from the history: `state` says where the run is, this what it has */
+  stages?: Partial<Record<Stage, StageOutcome>>;
 }
 
 export async function readStatus(file: string): Promise<RunStatus | undefined> {
@@ -36,6 +43,7 @@ export async function setStatus(
 ): Promise<RunStatus> {
   const previous = await readStatus(file);
   const at = now.toISOString();
+  const history = [...(previous?.history ?? []), { state, at, ...(extra.reason ? { reason: extra.reason } : {}) }];
   const status: RunStatus = {
     schemaVersion: 1,
     runId: base.runId,
@@ -43,8 +51,43 @@ export async function setStatus(
     state,
     ...extra,
     updatedAt: at,
-    history: [...(previous?.history ?? []), { state, at, ...(extra.reason ? { reason: extra.reason } : {}) }],
+    history,
+    stages: stagesOf(history),
   };
   await writeJsonAtomic(file, status);
   return status;
+}
+
+const STAGE_OF: Partial<Record<RunState, Stage>> = { training: 'train', sampling: 'sample', scoring: 'score' };
+const DONE_BY: Partial<Record<RunState, Stage>> = { trained: 'train', sampled: 'sample', done: 'score' };
+
+/**
+ * Each stage's outcome, replayed from the states a run went through. Starting a stage clears its outcome
+ * and those after it (new weights make old samples stale); `failed` belongs to the stage that was running.
+ * Pure, and it reads status files written before `stages` existed the same way.
+ */
+export function stagesOf(history: readonly { state: RunState }[]): Partial<Record<Stage, StageOutcome>> {
+  const stages: Partial<Record<Stage, StageOutcome>> = {};
+  let running: Stage = 'train';
+  for (const { state } of history) {
+    const starting = STAGE_OF[state];
+    const finished = DONE_BY[state];
+    if (starting) {
+      running = starting;
+      for (const stage of STAGES.slice(STAGES.indexOf(starting))) delete stages[stage];
+    } else if (finished) {
+      stages[finished] = 'done';
+      // `sampled` after an interrupted scoring: scoring is open again, sampling stays done
+      for (const stage of STAGES.slice(STAGES.indexOf(finished) + 1)) delete stages[stage];
+      running = STAGES[STAGES.indexOf(finished) + 1] ?? finished;
+    } else if (state === 'failed') {
+      stages[running] = 'failed';
+    }
+  }
+  return stages;
+}
+
+/** Training finished and was not started again since: the weights are there to sample and score. */
+export function trainingDone(status: Pick<RunStatus, 'history'> | undefined): boolean {
+  return status !== undefined && stagesOf(status.history ?? []).train === 'done';
 }

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { Experiment } from '../config/load.ts';
 import { formatProblem } from '../errors.ts';
-import { checkStoreForWriting, loadPlanContext, requireDataset, type ContextOptions, type PlanContext } from '../commands/context.ts';
+import { asTrained, checkStoreForWriting, loadPlanContext, requireDataset, type ContextOptions, type PlanContext } from '../commands/context.ts';
 import { UsageError } from '../errors.ts';
 import { requirePinned } from '../hub/pin-state.ts';
 import { planExperiment, type RunSpec } from '../plan/planner.ts';
@@ -21,6 +21,7 @@ import { readStatus, type FailureReason } from '../store/status.ts';
 import { mirrorBacklog, type MirrorBacklog } from '../tracking/backlog.ts';
 import type { RunMirror } from '../tracking/mirror.ts';
 import type { TrainReporter } from '../train/progress.ts';
+import { finishedTraining } from '../train/run.ts';
 import { didYouMean } from '../util/suggest.ts';
 import { ensureStoreUsable } from './store-check.ts';
 
@@ -96,7 +97,7 @@ export interface SweepResult {
     seen: boolean | null;
   };
   report: { path: string; warnings: string[] } | null;
-  check: { verdict: 'pass' | 'regression'; tier: string; report: string } | null;
+  check: { verdict: 'pass' | 'regression' | 'inconclusive'; tier: string; report: string; inconclusive?: { reason: string; hint: string } } | null;
   interrupted: boolean;
   failFastStopped: boolean;
   /** the experiment's config warnings and the up-front check's, each once */
@@ -225,7 +226,9 @@ class SweepState {
       if (lock.tookOverFrom) reporter.line(`${run.id}: took over the stale lock of pid ${lock.tookOverFrom.pid} (${lock.tookOverFrom.host}); resuming`);
       const gpuStarted = performance.now();
       this.addIdle(workerLastEnd === null ? 'start-up (plan, dataset hash, store checks)' : 'between runs (run set-up, locks)', (gpuStarted - (workerLastEnd ?? this.startedAt)) / 1000);
-      reporter.line(`${run.id}: ${info.gpu === null ? '' : `[gpu ${info.gpu}] `}training`);
+      // what this worker is about to do: a run whose training finished goes straight to sampling
+      const next = (await finishedTraining(await readStatus(layout.status), layout)) ? 'trained already; sampling' : 'training';
+      reporter.line(`${run.id}: ${info.gpu === null ? '' : `[gpu ${info.gpu}] `}${next}`);
       const mirror = this.session.mirror(run);
       const gpu = await gpuStage(this.session.pipeline, run, {
         until: 'score',
@@ -348,7 +351,7 @@ class SweepState {
     const { buildReport } = await import('../report/build.ts');
     const { reportDir } = await import('../store/layout.ts');
     const outDir = this.options.reportOut ? path.resolve(this.options.cwd, this.options.reportOut) : reportDir(this.context.storeRoot, this.context.experiment.name);
-    const built = await buildReport({ context: this.context, outDir });
+    const built = await buildReport({ context: await asTrained(this.context), outDir });
     return { path: built.reportPath, warnings: built.warnings };
   }
 
@@ -356,8 +359,14 @@ class SweepState {
     const { checkRun } = await import('../regression/index.ts');
     const { checksLayout } = await import('../store/layout.ts');
     const experiment: Experiment = this.context.experiment;
-    const report = await checkRun({ experiment, storeRoot: this.context.storeRoot, plan: this.context.plan, displayFile: this.options.experiment });
-    return { verdict: report.verdict, tier: report.tier, report: checksLayout(this.context.storeRoot, experiment.name).report(report.variant) };
+    const { plan } = await asTrained(this.context);
+    const report = await checkRun({ experiment, storeRoot: this.context.storeRoot, plan, displayFile: this.options.experiment });
+    return {
+      verdict: report.verdict,
+      tier: report.tier,
+      report: checksLayout(this.context.storeRoot, experiment.name).report(report.variant),
+      ...(report.inconclusive ? { inconclusive: report.inconclusive } : {}),
+    };
   }
 
   result(report: SweepResult['report'], check: SweepResult['check']): SweepResult {

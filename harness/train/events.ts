@@ -57,6 +57,10 @@ export interface ResumeEvent extends BaseEvent {
   checkpoint: string | null;
   dropped: number;
   attempt: number;
+  /** the script's steps per epoch, when the harness knew the dataset size */
+  steps_per_epoch?: number | null;
+  /** true: resumed on an epoch boundary, so what an uninterrupted run trains; null: not known */
+  equivalent?: boolean | null;
 }
 export type TrainEvent = StartEvent | MetricEvent | CheckpointEvent | WeightsSavedEvent | EndEvent | ResumeEvent;
 

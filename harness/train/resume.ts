@@ -84,7 +84,14 @@ export async function chooseResumeCheckpoint(outputDir: string, eventsFile: stri
  * (metrics, checkpoints and saved weights after that step), so the step axis has no duplicates, and
  * appends a resume marker. start/end/resume events of earlier attempts stay as the record of what happened.
  */
-export async function rewriteEventsForResume(eventsFile: string, fromStep: number, checkpoint: string | null, attempt: number): Promise<number> {
+export async function rewriteEventsForResume(
+  eventsFile: string,
+  fromStep: number,
+  checkpoint: string | null,
+  attempt: number,
+  /** whether this resume replays what an uninterrupted run trains (plan/resume-alignment.ts) */
+  equivalence: { stepsPerEpoch: number | null; equivalent: boolean | null } = { stepsPerEpoch: null, equivalent: null },
+): Promise<number> {
   const text = await readFile(eventsFile, 'utf8').catch(() => '');
   const kept: string[] = [];
   let dropped = 0;
@@ -106,7 +113,17 @@ export async function rewriteEventsForResume(eventsFile: string, fromStep: numbe
     }
     kept.push(line);
   }
-  const marker = { v: EVENT_VERSION, type: 'resume', t: Date.now() / 1000, from_step: fromStep, checkpoint, dropped, attempt };
+  const marker = {
+    v: EVENT_VERSION,
+    type: 'resume',
+    t: Date.now() / 1000,
+    from_step: fromStep,
+    checkpoint,
+    dropped,
+    attempt,
+    steps_per_epoch: equivalence.stepsPerEpoch,
+    equivalent: equivalence.equivalent,
+  };
   kept.push(JSON.stringify(marker));
   await writeFileAtomic(eventsFile, `${kept.join('\n')}\n`);
   return dropped;

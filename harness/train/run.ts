@@ -6,13 +6,14 @@ import path from 'node:path';
 import type { Experiment } from '../config/load.ts';
 import { UsageError } from '../errors.ts';
 import type { RunSpec } from '../plan/planner.ts';
+import { checkpointMisalignment, misalignmentMessage, resumeIsEquivalent, stepsPerEpoch } from '../plan/resume-alignment.ts';
 import { accelerateConfigYaml, trainCommand, trainEnv, type Launcher } from '../runner/command.ts';
 import { groupAlive, runCapture, startGroup, type ExitInfo } from '../runner/process.ts';
 import { GroupStopper } from '../runner/stopper.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../store/atomic.ts';
 import { runLayout, SCHEMA_VERSION, type RunLayout } from '../store/layout.ts';
 import { tryLock } from '../store/lock.ts';
-import { readStatus, setStatus, type FailureReason, type RunState } from '../store/status.ts';
+import { readStatus, setStatus, trainingDone, type FailureReason, type RunStatus } from '../store/status.ts';
 import { classifyAttempt, logTailLines } from './classify.ts';
 import { probeEnv, PYTHON_DIR, REPO_ROOT, type EnvProbe } from './envinfo.ts';
 import { EventLog, FileTail, parseEventsText, type EventSummary, type TrainEvent } from './events.ts';
@@ -22,8 +23,6 @@ import { commandRecord, envRecord, specRecord, type TrainerSpec } from './record
 import { chooseResumeCheckpoint, rewriteEventsForResume } from './resume.ts';
 import { checkLoraFile, type LoraCheck } from './safetensors.ts';
 import type { ScriptFile } from './script.ts';
-
-export const TRAINED_STATES: readonly RunState[] = ['trained', 'sampling', 'sampled', 'scoring', 'done'];
 
 export interface TrainContext {
   experiment: Experiment;
@@ -64,7 +63,8 @@ export interface TrainResult {
   reason?: FailureReason;
   message: string;
   attempt: number | null;
-  resumedFrom: { step: number; checkpoint: string } | null;
+  /** equivalent: the resume was on an epoch boundary, so the run trains what an uninterrupted one would */
+  resumedFrom: { step: number; checkpoint: string; stepsPerEpoch: number | null; equivalent: boolean | null } | null;
   totalSteps: number | null;
   summary: EventSummary | null;
   weights: { path: string; bytes: number; tensors: number; ranks: number[] } | null;
@@ -93,7 +93,7 @@ export async function trainRun({ context, run, options, reporter = silentReporte
   const base = { runId: run.id, variant: run.variant };
   const result = emptyResult(run, layout);
   const before = await readStatus(layout.status);
-  if (before && TRAINED_STATES.includes(before.state)) return alreadyTrained(result, before.state);
+  if (await finishedTraining(before, layout)) return alreadyTrained(result, before!);
 
   const lock = holdsLock ? { release: async () => {} } : await tryLock(layout.lock, { purpose: 'train' });
   if ('heldBy' in lock) {
@@ -105,7 +105,7 @@ export async function trainRun({ context, run, options, reporter = silentReporte
   if ('tookOverFrom' in lock && lock.tookOverFrom) result.warnings.push(`took over a stale lock of pid ${lock.tookOverFrom.pid} on ${lock.tookOverFrom.host}`);
   try {
     const current = await readStatus(layout.status);
-    if (current && TRAINED_STATES.includes(current.state)) return alreadyTrained(result, current.state);
+    if (await finishedTraining(current, layout)) return alreadyTrained(result, current!);
 
     const probe = await probeEnv(options.python, { cwd: context.cwd, env: context.env });
     const report = await preflight(context, run, options, probe);
@@ -139,6 +139,8 @@ async function preflight(context: TrainContext, run: RunSpec, options: TrainOpti
   });
   reports.push(dataset.report);
   if (!dataset.fullCheck) reports.push({ errors: [], warnings: [{ check: 'dataset', message: 'the dataset module is not available: only checked that the folder exists' }] });
+  const misaligned = checkpointMisalignment(run.settings, run.steps, options.launcher === 'accelerate' ? options.numProcesses : 1);
+  if (misaligned) reports.push({ errors: [], warnings: [{ check: 'resume', message: misalignmentMessage(misaligned, run.settings, [run.id]) }] });
   if (!options.script.pinned) {
     reports.push({
       errors: [],
@@ -193,11 +195,18 @@ async function attempt(a: AttemptArgs): Promise<TrainResult> {
     reporter.warn(text);
   }
   const resume = choice.checkpoint;
+  const perEpoch = run.steps ? stepsPerEpoch(run.steps, run.settings, options.launcher === 'accelerate' ? options.numProcesses : 1) : null;
+  const equivalent = perEpoch === null ? null : resumeIsEquivalent(resume?.step ?? 0, perEpoch);
   if (resume) {
-    result.resumedFrom = { step: resume.step, checkpoint: resume.dir };
+    result.resumedFrom = { step: resume.step, checkpoint: resume.dir, stepsPerEpoch: perEpoch, equivalent };
     reporter.phase(`resuming ${run.id} from ${path.basename(resume.dir)}`);
+    if (equivalent === false) {
+      const text = `resuming mid-epoch (step ${resume.step}, epochs of ${perEpoch} steps): the script repeats that epoch's first batches, so ${run.id} will not be what an uninterrupted run trains`;
+      result.warnings.push(text);
+      reporter.warn(text);
+    }
   }
-  if (resume || attemptNo > 1) await rewriteEventsForResume(layout.events, resume?.step ?? 0, resume?.dir ?? null, attemptNo);
+  if (resume || attemptNo > 1) await rewriteEventsForResume(layout.events, resume?.step ?? 0, resume?.dir ?? null, attemptNo, { stepsPerEpoch: perEpoch, equivalent });
 
   const trainer: TrainerSpec = {
     script: options.script.path,
@@ -235,7 +244,8 @@ async function attempt(a: AttemptArgs): Promise<TrainResult> {
   await writeJsonAtomic(layout.command, commandRecord(command, attemptNo, options.launcher));
   await writeJsonAtomic(layout.env, envRecord(a.probe, { gitSha: await gitSha(), launcher: options.launcher }));
   if (options.launcher === 'accelerate') await writeFileAtomic(layout.accelerateConfig, accelerateConfigYaml(options.numProcesses, mixedPrecision, options.device === 'cpu'));
-  await setStatus(layout.status, base, 'training', { message: resume ? `attempt ${attemptNo}, resumed from step ${resume.step}` : `attempt ${attemptNo}` });
+  const resumed = resume ? `, resumed from step ${resume.step}${equivalent === false ? ' (mid-epoch: not equivalent to an uninterrupted run)' : ''}` : '';
+  await setStatus(layout.status, base, 'training', { message: `attempt ${attemptNo}${resumed}` });
 
   const startedAt = Date.now();
   const logFile = await open(layout.trainLog, 'a');
@@ -357,9 +367,21 @@ function emptyResult(run: RunSpec, layout: RunLayout): TrainResult {
   };
 }
 
-function alreadyTrained(result: TrainResult, state: RunState): TrainResult {
+/**
+ * Training is a stage of its own: once it finished, a later stage failing (sampling interrupted, scoring
+ * refused) leaves it finished, so a rerun goes on from that stage instead of starting the trainer again
+ * (a second load of the model, and rewritten weights that would change every sample set's id). Only the
+ * weights file going missing sends a trained run back to training.
+ */
+export async function finishedTraining(status: RunStatus | undefined, layout: RunLayout): Promise<boolean> {
+  if (!trainingDone(status)) return false;
+  return stat(layout.weights).then((s) => s.isFile(), () => false);
+}
+
+function alreadyTrained(result: TrainResult, status: RunStatus): TrainResult {
   result.outcome = 'already_trained';
-  result.message = `already trained (state ${state}): a finished run is never trained again; change a setting (or --set) for a new run id`;
+  const state = status.state === 'failed' ? `a later stage failed: ${status.reason ?? 'unknown'}` : `state ${status.state}`;
+  result.message = `already trained (${state}): a finished training is never started again; change a setting (or --set) for a new run id`;
   return result;
 }
 

@@ -104,7 +104,7 @@ describe('the baseline argv', () => {
     const expected: Record<string, string> = {
       '--resolution': '512', '--train_batch_size': '2', '--gradient_accumulation_steps': '1', '--learning_rate': '0.0001',
       '--lr_scheduler': 'constant', '--lr_warmup_steps': '0', '--max_train_steps': '500', '--rank': '4', '--mixed_precision': 'fp16',
-      '--seed': '0', '--checkpointing_steps': '100', '--caption_column': 'prompt', '--image_column': 'image',
+      '--seed': '0', '--checkpointing_steps': '102', '--caption_column': 'prompt', '--image_column': 'image',
       '--instance_prompt': 'a photo of TOK boy', '--report_to': 'tensorboard', '--optimizer': 'AdamW',
     };
     for (const [flag, v] of Object.entries(expected)) expect([flag, value(flag)]).toEqual([flag, v]);
@@ -115,7 +115,7 @@ describe('the baseline argv', () => {
     expect(argv).not.toContain('--revision');
     const parse = `import sys; sys.path.insert(0, ${JSON.stringify(FIXTURE_DIR)}); import train_dreambooth_lora_sdxl as t; a = t.parse_args(sys.argv[1:]); print(a.mixed_precision, a.lr_warmup_steps, a.checkpointing_steps)`;
     const ok = await execa('python3', ['-c', parse, ...argv], { env: { PYTHONPATH: FIXTURE_SITE }, reject: false });
-    expect(ok.stdout.trim()).toBe('fp16 0 100');
+    expect(ok.stdout.trim()).toBe('fp16 0 102');
     const bad = await execa('python3', ['-c', parse, ...argv, '--not_a_flag', '1'], { env: { PYTHONPATH: FIXTURE_SITE }, reject: false });
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toMatch(/unrecognized arguments: --not_a_flag/);
