@@ -344,7 +344,7 @@ else:
 Rebuilt from the run store (\`harness report\`) and shown as GitHub shows it: the table of runs, the charts
 (SVG), a contact sheet per scene (rows are runs, columns seeds) and the nine-scene series of every run, each
 image read from its file beside \`report.md\`.`),
-  code('report', String.raw`harness(f'report {EXPERIMENT}')
+  code('report', String.raw`REPORT = harness_json(f'report {EXPERIMENT}')['reportPath']  # beside the store (reports/ next to runs/)
 from IPython.display import SVG, Image, Markdown, display
 
 IMAGE = re.compile(r'\[!\[[^\]]*\]\(([^)\s]+)\)\]\([^)\s]*\)|!\[[^\]]*\]\(([^)\s]+)\)')
@@ -365,7 +365,6 @@ def show_report(path):
     if text[at:].strip():
         display(Markdown(LOCAL_LINK.sub(r'\1', text[at:])))
 
-REPORT = f'{CHECKOUT}/reports/{NAME}/report.md'
 show_report(REPORT)`),
   md('check-md', `## 11. Regression check (about 1 min)
 \`harness check\` compares the baseline's fixed-seed samples with accepted *goldens* (exit 1 on a regression).

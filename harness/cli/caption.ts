@@ -13,13 +13,13 @@ export function defineCaption(program: Command, ctx: CliContext): void {
     .option('--prefix <text>', 'put before every caption (default: dataset.caption_prefix, else "a photo of TOK boy, ")')
     .option('--force', 'recaption every image, replacing hand-edited captions too')
     .option('--dry-run', 'show what would change in metadata.jsonl; write nothing (BLIP still runs for new images)')
-    .option('--model <dir>', 'a local BLIP folder (save_pretrained layout) instead of the pinned Hub model; recorded by the digest of its files')
+    .option('--blip <dir>', 'a local BLIP folder (save_pretrained layout) instead of the pinned Hub model; recorded by the digest of its files')
     .addOption(new Option('--device <device>', 'where BLIP runs (fp16 on cuda, fp32 on cpu)').choices(['auto', 'cuda', 'cpu']).default('auto'))
     .addHelpText(
       'after',
       `
 Runs python/caption.py with Salesforce/blip-image-captioning-base at a pinned revision (or the local
-folder --model names, e.g. a copy for a machine without the Hub): unconditional, greedy, max_length 50.
+folder --blip names, e.g. a copy for a machine without the Hub): unconditional, greedy, max_length 50.
 Each prompt is <prefix><first line of BLIP's caption>. metadata.jsonl is replaced atomically, one line
 per PNG, sorted by file name.
 
@@ -36,11 +36,11 @@ Examples:
   harness caption data/tok-boy --dry-run
   harness caption --experiment experiments/tok-boy.yaml
   harness caption data/tok-boy --force --python .venv/bin/python
-  harness caption data/tok-boy --model ~/models/blip-image-captioning-base`,
+  harness caption data/tok-boy --blip ~/models/blip-image-captioning-base`,
     );
   pythonOption(command);
   jsonOption(command).action(
-    async (dir: string | undefined, opts: { experiment?: string; prefix?: string; force?: boolean; dryRun?: boolean; python?: string; model?: string; device: 'auto' | 'cuda' | 'cpu'; json?: boolean }) => {
+    async (dir: string | undefined, opts: { experiment?: string; prefix?: string; force?: boolean; dryRun?: boolean; python?: string; blip?: string; device: 'auto' | 'cuda' | 'cpu'; json?: boolean }) => {
       const { caption } = await import('../commands/caption.ts');
       const result = await caption({
         dir,
@@ -49,7 +49,7 @@ Examples:
         force: opts.force,
         dryRun: opts.dryRun,
         python: opts.python,
-        model: opts.model,
+        model: opts.blip,
         device: opts.device,
         cwd: ctx.io.cwd,
         env: ctx.io.env,

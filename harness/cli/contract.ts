@@ -22,8 +22,7 @@ export const COMMAND_EXIT_CODES: Record<string, CommandCodes> = {
   check: {
     0: 'pass',
     1: 'a regression',
-    2: 'nothing to compare: no goldens, nothing sampled yet, samples: settings differ, scores missing with --no-score',
-    3: 'a golden image changed or unreadable since it was accepted',
+    2: 'nothing to compare: no goldens, a golden changed or unreadable since --accept, nothing sampled yet, samples: settings differ, scores missing with --no-score',
     4: 'inconclusive: nothing was compared (no marker values on both sides at the statistical tier, or no images)',
   },
   'dataset check': { 0: 'no problems (warnings allowed)', 1: 'problems found', 2: 'no such folder, bad flag or experiment' },

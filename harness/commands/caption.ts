@@ -144,7 +144,7 @@ async function resolveModel(options: CaptionOptions): Promise<{ id: string; revi
   const dir = path.resolve(options.cwd, options.model);
   const info = await stat(dir).catch(() => null);
   if (!info?.isDirectory()) {
-    throw new UsageError(`--model ${options.model}: no such folder`, 'pass a folder saved with save_pretrained (config.json, model weights, processor and tokenizer files)');
+    throw new UsageError(`--blip ${options.model}: no such folder`, 'pass a folder saved with save_pretrained (config.json, model weights, processor and tokenizer files)');
   }
   return { id: dir, revision: await treeDigest(dir) };
 }

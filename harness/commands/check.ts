@@ -5,7 +5,7 @@ import { acceptGolden, type AcceptResult } from '../regression/accept.ts';
 import { checkRun } from '../regression/check-run.ts';
 import type { CheckReport, Tier } from '../regression/types.ts';
 import { checksLayout } from '../store/layout.ts';
-import { checkStoreForReading, loadTrainedContext, type ContextOptions } from './context.ts';
+import { loadTrainedContext, type ContextOptions } from './context.ts';
 
 export const TIERS: readonly Tier[] = ['exact', 'perceptual', 'statistical'];
 
@@ -32,7 +32,6 @@ export interface CheckResult {
 export async function check(options: CheckOptions): Promise<CheckResult> {
   const tier = parseTier(options.tier);
   const context = await loadTrainedContext(options);
-  await checkStoreForReading(context.storeRoot, context.storeSource);
   const report = await checkRun({
     experiment: context.experiment,
     storeRoot: context.storeRoot,
@@ -49,7 +48,6 @@ export async function check(options: CheckOptions): Promise<CheckResult> {
 export async function accept(options: CheckOptions): Promise<AcceptResult> {
   if (options.tier !== undefined) throw new UsageError('--tier chooses how to compare; it has no meaning with --accept', 'drop --tier');
   const context = await loadTrainedContext(options);
-  await checkStoreForReading(context.storeRoot, context.storeSource);
   return acceptGolden({
     experiment: context.experiment,
     storeRoot: context.storeRoot,

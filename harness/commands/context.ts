@@ -110,8 +110,17 @@ export async function asTrained(context: PlanContext): Promise<PlanContext> {
   return { ...context, plan: planAsTrained(inputs, context.plan, stored) };
 }
 
-export async function loadTrainedContext(options: ContextOptions): Promise<PlanContext> {
-  return asTrained(await loadPlanContext(options));
+/**
+ * The plan as the store holds its runs (asTrained), for the commands that read or write a store: the store is
+ * checked first (`read`: a missing --store is an error, a file in its path too; `write`: created if missing),
+ * so a bad path is said as such before any run folder is listed. `storeWarnings`: e.g. no store yet.
+ */
+export async function loadTrainedContext(options: ContextOptions, use: 'read' | 'write' = 'read'): Promise<PlanContext & { storeWarnings: string[] }> {
+  const planned = await loadPlanContext(options);
+  let storeWarnings: string[] = [];
+  if (use === 'write') await checkStoreForWriting(planned.storeRoot, planned.storeSource);
+  else storeWarnings = await checkStoreForReading(planned.storeRoot, planned.storeSource);
+  return { ...(await asTrained(planned)), storeWarnings };
 }
 
 /** Anything that trains refuses a missing dataset, with what to do about it. */

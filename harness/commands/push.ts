@@ -16,7 +16,7 @@ import { findRun, type RunSpec } from '../plan/planner.ts';
 import { readJson } from '../store/atomic.ts';
 import { experimentDir, reportDir, runLayout, SCHEMA_VERSION } from '../store/layout.ts';
 import { didYouMean } from '../util/suggest.ts';
-import { checkStoreForReading, loadTrainedContext, type ContextOptions } from './context.ts';
+import { loadTrainedContext, type ContextOptions } from './context.ts';
 
 export interface PushOptions extends ContextOptions {
   variant?: string;
@@ -47,7 +47,6 @@ export interface PushResult extends Omit<PublishResult, 'repo'> {
 export async function push(options: PushOptions): Promise<PushResult> {
   const context = await loadTrainedContext(options);
   const { experiment } = context;
-  await checkStoreForReading(context.storeRoot, context.storeSource);
   const ctx = await hubContext(options.env);
   const isPrivate = options.private ?? experiment.config.hub.private;
   const warnings: Problem[] = [];

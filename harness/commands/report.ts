@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { buildReport, type BuildReportResult } from '../report/build.ts';
 import { reportDir } from '../store/layout.ts';
-import { checkStoreForReading, loadTrainedContext, type ContextOptions } from './context.ts';
+import { loadTrainedContext, type ContextOptions } from './context.ts';
 
 export interface ReportOptions extends ContextOptions {
   /** report folder; default reports/<experiment> beside the store (reportDir) */
@@ -10,8 +10,7 @@ export interface ReportOptions extends ContextOptions {
 }
 
 export async function report(options: ReportOptions): Promise<BuildReportResult> {
-  const context = await loadTrainedContext(options);
-  const storeWarnings = await checkStoreForReading(context.storeRoot, context.storeSource);
+  const { storeWarnings, ...context } = await loadTrainedContext(options);
   const outDir = options.out ? path.resolve(options.cwd, options.out) : reportDir(context.storeRoot, context.plan.experiment);
   const built = await buildReport({ context, outDir });
   return { ...built, warnings: [...storeWarnings, ...built.warnings] };

@@ -12,7 +12,7 @@ import { completeCheckpointSteps } from '../samples/weights.ts';
 import { runLayout } from '../store/layout.ts';
 import { tryLock, type RunLock } from '../store/lock.ts';
 import { closest } from '../util/suggest.ts';
-import { checkStoreForWriting, loadTrainedContext, type ContextOptions, type PlanContext } from './context.ts';
+import { loadTrainedContext, type ContextOptions, type PlanContext } from './context.ts';
 
 export interface SampleOptions extends ContextOptions {
   variants?: string[];
@@ -45,9 +45,8 @@ export async function sample(options: SampleOptions): Promise<SampleResult> {
   if (options.control === true && (options.variants?.length || options.checkpoints?.length)) {
     throw new UsageError('--control renders only the base model without LoRA: it takes no --variant or --checkpoint', 'drop --control to sample runs (the control set comes along unless --no-control)');
   }
-  const context = await loadTrainedContext(options);
   // sample writes into the store (the control set), so a missing store is created; one that is a file is refused
-  await checkStoreForWriting(context.storeRoot, context.storeSource);
+  const context = await loadTrainedContext(options, 'write');
   const selection = parseCheckpoints(options.checkpoints, context);
   const controlWanted = options.control ?? context.experiment.config.samples.control;
   const { runs, skipped } = options.control === true ? { runs: [], skipped: [] } : await pickRuns(context, options, selection);

@@ -5,7 +5,7 @@ import { readLock, isStale, type LockInfo } from '../store/lock.ts';
 import { runLayout } from '../store/layout.ts';
 import { readStatus, stagesOf, type FailureReason, type RunState, type Stage, type StageOutcome } from '../store/status.ts';
 import { syncState } from '../tracking/state.ts';
-import { checkStoreForReading, loadTrainedContext, type ContextOptions } from './context.ts';
+import { loadTrainedContext, type ContextOptions } from './context.ts';
 import { storedRunIds } from '../store/runs.ts';
 
 export interface RunStatusRow {
@@ -38,8 +38,7 @@ export interface StatusResult {
 }
 
 export async function status(options: ContextOptions): Promise<StatusResult> {
-  const { plan, storeSource } = await loadTrainedContext(options);
-  const warnings = await checkStoreForReading(plan.storeRoot, storeSource);
+  const { plan, storeWarnings: warnings } = await loadTrainedContext(options);
   const rows: RunStatusRow[] = [];
   const plannedIds = new Set(plan.runs.map((r) => r.id));
   for (const run of plan.runs) rows.push(await rowFor(plan.storeRoot, plan.experiment, run.id, run.variant, true));

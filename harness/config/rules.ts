@@ -97,7 +97,7 @@ export function settingsWarnings(name: string, settings: TrainingSettings): Sett
       keys: ['lr_warmup_steps', 'lr_scheduler'],
       message:
         `${name}: lr_scheduler ${settings.lr_scheduler} warms up for ${warmup} steps${warmup === FLAGS.lr_warmup_steps!.scriptDefault ? " (the script's default)" : ''}, ` +
-        `longer than the whole run of ${steps} steps: the learning rate only reaches ${formatNumber(reached * 100)}% of ${settings.learning_rate} ` +
+        `${warmup > steps ? 'longer than' : 'as long as'} the whole run of ${steps} steps: the learning rate reaches at most ${formatNumber(reached * 100)}% of ${settings.learning_rate} ` +
         `(${formatNumber(Number(settings.learning_rate) * reached)}); set lr_warmup_steps below ${steps}, e.g. 0`,
     });
   }

@@ -60,9 +60,14 @@ export async function prepareMachine(options: PrepareOptions): Promise<Prepared>
   return { python, models };
 }
 
-/** Where training and sampling run when --device does not say: a CUDA GPU when torch sees one, else the CPU. */
+/**
+ * Where training and sampling run when --device does not say: the CPU when torch is there and sees no CUDA
+ * GPU, else cuda (also when the Python or its torch is missing: the checks then say so, for the GPU the
+ * experiment was written for, rather than judging its settings for a CPU nobody chose).
+ */
 export function defaultDevice(probe: EnvProbe): 'cuda' | 'cpu' {
-  return probe.ok && probe.info.torch?.cuda_available && probe.info.gpus.length > 0 ? 'cuda' : 'cpu';
+  if (!probe.ok || !probe.info.torch) return 'cuda';
+  return probe.info.torch.cuda_available && probe.info.gpus.length > 0 ? 'cuda' : 'cpu';
 }
 
 export async function probeDevice(python: string, options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ probe: EnvProbe; device: 'cuda' | 'cpu' }> {

@@ -63,6 +63,7 @@ async function workspace(): Promise<Workspace> {
       HF_ENDPOINT: CLOSED,
       HARNESS_HUB_RETRIES: '0',
       HARNESS_SCRIPT_BASE_URL: CLOSED,
+      HARNESS_MIRROR: '', // no local mirror of upstream files either: the download is the only source
       HARNESS_PYTHON: 'python3',
       WANDB_MODE: 'disabled',
       WANDB_API_KEY: undefined,
@@ -245,6 +246,9 @@ const EXERCISED_ELSEWHERE: Record<string, string> = {
   'sync 3': 'tests/tracking/sync-cli.test.ts (W&B unreachable: exit 3)',
   'push 3': 'tests/hub/push.test.ts (the Hub refuses: exit 3)',
   'pull 1': 'tests/hub/store.test.ts (conflicts: exit 1)',
+  'sweep 4': 'tests/real/check-inconclusive.test.ts (sweep --check over faceless samples: exit 4)',
+  'check 4': 'tests/real/check-inconclusive.test.ts (a check that compared nothing: exit 4)',
+  'score 4': 'tests/real/check-inconclusive.test.ts and tests/real/sweep.test.ts (nothing measured: exit 4)',
 };
 
 describe('one flag, one meaning', () => {

@@ -125,8 +125,8 @@ describe('experiment validation', () => {
     const text = MINIMAL.replace('  lr_warmup_steps: 0', '  lr_warmup_steps: 20\n  lr_scheduler: cosine');
     const experiment = parseExperiment('exp.yaml', text);
     expect(experiment.warnings.map((w) => [w.key, w.message])).toEqual([
-      ['baseline.lr_warmup_steps', 'baseline: warm-up (20 steps) lasts the whole run of 20 steps'],
-      ['baseline.lr_warmup_steps', 'lr-low: warm-up (20 steps) lasts the whole run of 20 steps'],
+      ['baseline.lr_warmup_steps', 'baseline: lr_scheduler cosine warms up for 20 steps, as long as the whole run of 20 steps: the learning rate reaches at most 100% of 0.0001 (0.0001); set lr_warmup_steps below 20, e.g. 0'],
+      ['baseline.lr_warmup_steps', 'lr-low: lr_scheduler cosine warms up for 20 steps, as long as the whole run of 20 steps: the learning rate reaches at most 100% of 0.00005 (0.00005); set lr_warmup_steps below 20, e.g. 0'],
     ]);
     expect(experiment.warnings[0]!.line).toBe(lineOf(text, 'lr_warmup_steps: 20'));
     expect(parseExperiment('exp.yaml', text.replace('lr_warmup_steps: 20', 'lr_warmup_steps: 19')).warnings).toEqual([]);
@@ -140,7 +140,7 @@ describe('experiment validation', () => {
     expect(warnings.map((w) => [w.key, w.message])).toEqual([
       ['baseline.use_8bit_adam', 'baseline: the script ignores use_8bit_adam with the prodigy optimizer'],
       ['baseline.learning_rate', 'baseline: prodigy expects learning_rate around 1.0'],
-      ['variants.lr-low.report_to', 'lr-low: the harness mirrors metrics to W&B itself (tracking:); report_to wandb would log twice'],
+      ['variants.lr-low.report_to', 'lr-low: report_to wandb makes the script log to W&B itself, but the harness already mirrors every metric to W&B (tracking:): the run would be logged twice; keep report_to: tensorboard'],
     ]);
     expect(warnings[2]!.line).toBe(lineOf(text, 'report_to: wandb'));
     // AdamW with 8-bit Adam and a small learning rate is the recipe itself

@@ -1,6 +1,6 @@
 // `harness caption` on the real stack: python/caption.py with the real BLIP classes of transformers
 // (BlipForConditionalGeneration + BlipProcessor) in the harness's CPU environment, on a tiny random BLIP the
-// test builds (tests/real/make_tiny_blip.py) and passes with --model. Random weights caption gibberish made of
+// test builds (tests/real/make_tiny_blip.py) and passes with --blip. Random weights caption gibberish made of
 // the tiny vocabulary, so the checks are on structure: the prefix, the sorted and well-formed metadata.jsonl,
 // hand edits kept on a rerun, and what was recorded about the model that ran.
 import { execa } from 'execa';
@@ -35,7 +35,7 @@ async function dataset(): Promise<string> {
 }
 
 function caption(dir: string, args: string[] = []) {
-  return harness(['caption', dir, '--python', stack.python, '--model', blip, '--device', 'cpu', '--prefix', PREFIX, ...args], {
+  return harness(['caption', dir, '--python', stack.python, '--blip', blip, '--device', 'cpu', '--prefix', PREFIX, ...args], {
     env: { ...stack.env, HARNESS_CAPTION_SCRIPT: undefined },
     timeout: CAPTION_TIMEOUT,
   });
@@ -117,11 +117,11 @@ describe('harness caption on the real BLIP classes (tiny random BLIP)', () => {
     CAPTION_TIMEOUT * 2,
   );
 
-  it('--model must name a folder (exit 2), before any Python starts', async () => {
+  it('--blip must name a folder (exit 2), before any Python starts', async () => {
     const dir = await dataset();
-    const missing = await harness(['caption', dir, '--python', '/nonexistent/python3', '--model', path.join(blip, 'nope')]);
+    const missing = await harness(['caption', dir, '--python', '/nonexistent/python3', '--blip', path.join(blip, 'nope')]);
     expect(missing.exitCode).toBe(2);
-    expect(missing.stderr).toContain('--model');
+    expect(missing.stderr).toContain('--blip');
     expect(missing.stderr).toContain('no such folder');
   });
 });

@@ -331,7 +331,7 @@ describe('harness check errors', () => {
     expect(result.stderr).toContain('--accept');
   });
 
-  it('a golden image overwritten after --accept is exit 3, naming the file: its sha256 no longer matches golden.json', async () => {
+  it('a golden image overwritten after --accept is exit 2, naming the file: its sha256 no longer matches golden.json', async () => {
     const project = await acceptedProject();
     const golden = goldenLayout(project.goldensDir, 'baseline');
     // the changed image of a newer set copied over its golden: compared with itself it would pass
@@ -339,10 +339,12 @@ describe('harness check errors', () => {
     await newerSet(project, { setId: 'final-onepixel01', images: changed });
     await writeFile(golden.image('portrait__s2.png'), changed.get(imageKey('portrait', 2))!);
     const result = await harness(['check', project.experimentFile, '--json'], { cwd: project.dir });
-    expect(result.exitCode).toBe(3);
-    expect(result.stdout).toBe('');
-    expect(result.stderr).toContain('1 golden image(s) of "baseline" missing or damaged');
-    expect(result.stderr).toContain(`${golden.image('portrait__s2.png')}: changed since it was accepted (sha256 differs from golden.json)`);
+    expect(result.exitCode).toBe(2);
+    // --json: the failure is the JSON error envelope on stdout
+    const { error } = JSON.parse(result.stdout);
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toContain('1 golden image(s) of "baseline" missing or damaged');
+    expect(error.message).toContain(`${golden.image('portrait__s2.png')}: changed since it was accepted (sha256 differs from golden.json)`);
     await expect(readFile(checksLayout(project.storeRoot, 'mini').report('baseline'))).rejects.toThrow(/ENOENT/);
   });
 
