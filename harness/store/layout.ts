@@ -40,6 +40,7 @@ export function controlLayout(storeRoot: string, experiment: string) {
   const dir = path.join(storeRoot, experiment, '_control');
   return {
     dir,
+    samplesDir: path.join(dir, 'samples'),
     sampleSet: (setId: string) => path.join(dir, 'samples', setId),
     scores: (setId: string) => path.join(dir, 'scores', `${setId}.json`),
     lock: path.join(dir, 'lock.json'),
@@ -74,7 +75,17 @@ export function sampleSetFiles(setDir: string) {
     manifest: path.join(setDir, 'set.json'),
     samplerSpec: path.join(setDir, 'sampler-spec.json'),
     events: path.join(setDir, 'events.jsonl'),
-    log: path.join(setDir, 'sample.log'),
+  };
+}
+
+/**
+ * One sampler process renders every set of a run (the control set too, when it is due): the batch it was
+ * given and its log (stderr, library noise) live in the run's folder beside train.log, or in `_control/`.
+ */
+export function samplerBatchFiles(ownerDir: string) {
+  return {
+    batch: path.join(ownerDir, 'sampler-batch.json'),
+    log: path.join(ownerDir, 'sample.log'),
   };
 }
 
