@@ -75,6 +75,10 @@ export function sampleSetFiles(setDir: string) {
     manifest: path.join(setDir, 'set.json'),
     samplerSpec: path.join(setDir, 'sampler-spec.json'),
     events: path.join(setDir, 'events.jsonl'),
+    /** small pictures of the set's images for contact sheets (derived data, see harness/samples/previews.ts) */
+    previewsDir: path.join(setDir, 'previews'),
+    /** named by the sha256 of the PNG it was made from: a re-rendered image never finds a stale preview */
+    preview: (sha256: string, side: number) => path.join(setDir, 'previews', `${sha256}-${side}.png`),
   };
 }
 
