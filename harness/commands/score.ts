@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.ts';
 import { createScorer, listImages } from '../scoring/index.ts';
+import { defaultWorkers } from '../scoring/pool.ts';
 import type { ScoreReport } from '../scoring/types.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
 
@@ -17,6 +18,14 @@ export interface ScoreOptions {
   cache?: string;
   workers?: number;
   embeddings?: boolean;
+  /** images of the folder scored so far (0 when scoring starts, after the models and the references) */
+  onProgress?: (progress: ScoreProgress) => void;
+}
+
+export interface ScoreProgress {
+  done: number;
+  total: number;
+  workers: number;
 }
 
 export interface ScoreResult {
@@ -42,14 +51,18 @@ export async function score(options: ScoreOptions): Promise<ScoreResult> {
   if (options.workers !== undefined && !(Number.isInteger(options.workers) && options.workers > 0)) {
     throw new UsageError(`--workers must be a positive whole number, got ${options.workers}`);
   }
+  // from the cores and the free memory unless given: a worker holds about WORKER_MEMORY_MB
+  const workers = options.workers ?? defaultWorkers();
   const scorer = await createScorer({
     referenceDir,
     embeddings: options.embeddings ?? false,
     ...(options.cache ? { cacheDir: path.resolve(options.cwd, options.cache) } : {}),
-    ...(options.workers ? { workers: options.workers } : {}),
+    workers,
   });
   try {
-    const report = await scorer.scoreDir(imagesDir);
+    const total = (await listImages(imagesDir)).length;
+    options.onProgress?.({ done: 0, total, workers });
+    const report = await scorer.scoreDir(imagesDir, { ...(options.onProgress ? { onProgress: (done) => options.onProgress!({ done, total, workers }) } : {}) });
     const out = options.out ? path.resolve(options.cwd, options.out) : null;
     if (out) await writeFileAtomic(out, `${JSON.stringify(report, null, 2)}\n`);
     return { report, out, unreadable: report.images.filter((i) => i.error).map((i) => i.file) };

@@ -22,7 +22,7 @@ export const SCORE_SCHEMA_VERSION = 1;
 export const SCORER_VERSION = `human-${humanVersion()}+features-3`;
 
 export interface ExtractorOptions {
-  /** worker threads; default one per core */
+  /** worker threads; default from the cores and the free memory (defaultWorkers) */
   workers?: number;
   /** where features are cached by image sha256 + scorer version; no cache when absent */
   cacheDir?: string;
@@ -44,6 +44,8 @@ export interface PreviewSink {
 
 export interface ExtractOptions {
   previews?: PreviewSink;
+  /** after each image, with how many of `files` are done */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface Extractor {
@@ -84,7 +86,14 @@ export function createExtractor(options: ExtractorOptions = {}): Extractor {
 
   return {
     // a bounded window: hashing every file of a large set at once would hold them all in memory
-    extract: (files, options = {}) => mapLimit(files, workers * 2, (file) => one(file, options)),
+    extract: (files, options = {}) => {
+      let done = 0;
+      return mapLimit(files, workers * 2, async (file) => {
+        const features = await one(file, options);
+        options.onProgress?.(++done, files.length);
+        return features;
+      });
+    },
     stats: () => structuredClone(stats),
     loadTimes: () => getPool().loadTimes(),
     close: async () => {

@@ -35,8 +35,23 @@ export interface ExtractorPool {
   close(): Promise<void>;
 }
 
-export function defaultWorkers(): number {
-  return Math.max(1, os.availableParallelism());
+/** What one worker holds: Human's models and the person mask's (loaded once per worker) and an image in flight. */
+export const WORKER_MEMORY_MB = 320;
+
+export interface MachineShare {
+  cores: number;
+  /** memory free for new allocations (MemAvailable, within a cgroup limit), MB */
+  freeMb: number;
+}
+
+export function machineShare(): MachineShare {
+  const free = typeof process.availableMemory === 'function' ? process.availableMemory() : os.freemem();
+  return { cores: os.availableParallelism(), freeMb: free / 2 ** 20 };
+}
+
+/** One worker per core, as many as the free memory holds (at least one): a 16-core box with 2 GB free gets 6. */
+export function defaultWorkers(machine: MachineShare = machineShare()): number {
+  return Math.max(1, Math.min(machine.cores, Math.floor(machine.freeMb / WORKER_MEMORY_MB)));
 }
 
 export function createPool(size = defaultWorkers()): ExtractorPool {

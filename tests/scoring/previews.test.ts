@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { thumbnailPng } from '../../harness/image/index.ts';
 import { PREVIEW_BACKGROUND, PREVIEW_SIDE } from '../../harness/samples/previews.ts';
 import { createExtractor, type Extractor } from '../../harness/scoring/index.ts';
+import { defaultWorkers, WORKER_MEMORY_MB } from '../../harness/scoring/pool.ts';
 import { REPO } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -62,4 +63,13 @@ describe('previews made by the scoring workers', () => {
     const without = await extractor.extract(names.map((n) => files[n]!));
     expect(without).toEqual(withPreviews);
   }, 120_000);
+});
+
+describe('scoring workers', () => {
+  it('are as many as the cores, as long as the free memory holds them, and at least one', () => {
+    expect(defaultWorkers({ cores: 2, freeMb: 8000 })).toBe(2);
+    expect(defaultWorkers({ cores: 16, freeMb: 2000 })).toBe(Math.floor(2000 / WORKER_MEMORY_MB));
+    expect(defaultWorkers({ cores: 16, freeMb: 100 })).toBe(1);
+    expect(defaultWorkers({ cores: 1, freeMb: 64_000 })).toBe(1);
+  });
 });
