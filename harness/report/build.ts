@@ -86,7 +86,8 @@ export async function buildReport(options: BuildReportOptions): Promise<BuildRep
     await renders.record(relative, key);
   };
 
-  // The stale contact sheets go to a worker thread first; the charts are drawn on this one meanwhile.
+  // The stale contact sheets go to a worker thread first; the charts and the full-size links are made on this
+  // one meanwhile.
   const cacheDir = path.join(outDir, THUMB_CACHE_DIR);
   const sheets = sheetJobs(model);
   const stale = [];
@@ -106,12 +107,12 @@ export async function buildReport(options: BuildReportOptions): Promise<BuildRep
   for (const chart of charts) {
     await produce(assets.chart(chart.name), { chart: chart.spec, vega: vega.version, vegaLite: vegaLite.version }, () => renderSvg(chart.spec));
   }
+  await copyFullSize(model, outDir, written);
   const thumbnails: ThumbnailStats = await sheetsDrawn;
   for (const { job, key } of stale) {
     written.add(job.file);
     await renders.record(job.file, key);
   }
-  await copyFullSize(model, outDir, written);
 
   const logTails: string[] = [];
   for (const row of model.rows) {

@@ -94,7 +94,7 @@ interface PendingSet {
   redone: { file: string; why: string }[];
   rendered: number;
   env: SamplerEnv;
-  /** sampler processes that worked on it */
+  /** sampler processes that started it */
   passes: number;
   lock?: RunLock;
 }
@@ -144,6 +144,15 @@ export async function renderSets(ctx: RenderContext, targets: SetTarget[], owner
 
 /** A complete set is reused (its lock let go); otherwise the set is made ready for the sampler. */
 async function prepareSet(ctx: RenderContext, target: SetTarget, setId: string, lock: RunLock | undefined): Promise<SetOutcome | PendingSet> {
+  try {
+    return await prepareLocked(ctx, target, setId, lock);
+  } catch (error) {
+    await lock?.release();
+    throw error;
+  }
+}
+
+async function prepareLocked(ctx: RenderContext, target: SetTarget, setId: string, lock: RunLock | undefined): Promise<SetOutcome | PendingSet> {
   const dir = target.dirFor(setId);
   const files = sampleSetFiles(dir);
   const job = samplerJob({
@@ -189,15 +198,22 @@ async function renderPending(ctx: RenderContext, pending: PendingSet[], ownerDir
     const finished = new Set<string>();
     const next: PendingSet[] = [];
     let current: PendingSet | undefined;
-    for (const set of queue) set.passes++;
+    const settle = (set: PendingSet, verdict: SetOutcome | 'again' | SamplingFailedError) => {
+      if (verdict === 'again') next.push(set);
+      else if (verdict instanceof SamplingFailedError) failures.push(verdict);
+      else outcomes.set(set.target, verdict);
+    };
 
     const onEvent = async (event: SamplerEvent) => {
-      const set = (event.type === 'start' || event.set_id ? byId.get(event.type === 'start' ? event.set_id : event.set_id!) : current) ?? current;
+      // events name their set; one that does not (an older sampler) belongs to the set last started
+      const named = event.set_id ?? undefined;
+      const set = (named ? byId.get(named) : undefined) ?? current;
       if (!set) return;
       seen.get(set.setId)!.push(event);
       await appendJsonLine(set.files.events, event);
       if (event.type === 'start') {
         current = set;
+        set.passes++;
         set.env = event.env;
         ctx.onProgress?.({ type: 'set-start', setId: set.setId, runId: set.target.runId, weights: set.target.weights.kind, total: set.job.images.length, todo: set.job.images.length - set.kept });
       } else if (event.type === 'image') {
@@ -214,10 +230,7 @@ async function renderPending(ctx: RenderContext, pending: PendingSet[], ownerDir
       } else if (event.type === 'end') {
         // Checked while the sampler goes on with the next set: a finished set is recorded at once.
         finished.add(set.setId);
-        const verdict = await finishSet(ctx, set, files.log);
-        if (verdict === 'again') next.push(set);
-        else if (verdict instanceof SamplingFailedError) failures.push(verdict);
-        else outcomes.set(set.target, verdict);
+        settle(set, await finishSet(ctx, set, files.log));
       }
     };
     const result = await runSamplerProcess({
@@ -247,10 +260,7 @@ async function renderPending(ctx: RenderContext, pending: PendingSet[], ownerDir
       }
       if (!said && result.exitCode === 0) {
         // the sampler says it is done without having ended this set: see what is there
-        const verdict = await finishSet(ctx, set, files.log);
-        if (verdict === 'again') next.push(set);
-        else if (verdict instanceof SamplingFailedError) failures.push(verdict);
-        else outcomes.set(set.target, verdict);
+        settle(set, await finishSet(ctx, set, files.log));
         continue;
       }
       const { reason, message } = classifyFailure({ ...result, events } satisfies SamplerProcessResult, tail);
