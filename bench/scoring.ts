@@ -1,4 +1,5 @@
-// Identity scoring speed at 1024²: model load, images/s on all cores end to end, per-stage times.
+// Identity scoring speed at 1024²: model load, images/s on all cores end to end, per-stage times, and the
+// same with each image's preview made from its decoded pixels (what a sweep's scoring stage does).
 // Targets (issue 6, 2 cores): ≥ 4 images/s, model load < 1 s. Report what is measured.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -8,7 +9,8 @@ import { editImage, type ImageEdit } from '../harness/image/index.ts';
 import { extractFeatures } from '../harness/scoring/extract.ts';
 import { createExtractor, createScorer } from '../harness/scoring/index.ts';
 import { loadModels } from '../harness/scoring/models.ts';
-import { defaultWorkers } from '../harness/scoring/pool.ts';
+import { PREVIEW_BACKGROUND, PREVIEW_SIDE } from '../harness/samples/previews.ts';
+import { defaultWorkers, machineShare } from '../harness/scoring/pool.ts';
 
 const FACES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../tests/fixtures/faces');
 const EDITS: ImageEdit[] = [{ op: 'scale', factor: 1 }, { op: 'flip' }, { op: 'colour', brightness: 1.1, saturation: 0.8 }, { op: 'blur', sigma: 1 }];
@@ -48,7 +50,8 @@ export async function bench(): Promise<Record<string, number | string>> {
       single.push(performance.now() - t);
     }
 
-    const workers = defaultWorkers();
+    const machine = machineShare();
+    const workers = defaultWorkers(machine);
     const extractor = createExtractor({ workers });
     t = performance.now();
     const scorer = await createScorer({ referenceDir: reference, extractor });
@@ -62,6 +65,14 @@ export async function bench(): Promise<Record<string, number | string>> {
     const seconds = (performance.now() - t) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
     const after = extractor.stats();
+    // as the sweep scores a set: previews asked for (and written) too
+    const previewsDir = path.join(dir, 'previews');
+    await mkdir(previewsDir);
+    const previews = { request: { side: PREVIEW_SIDE, background: PREVIEW_BACKGROUND }, write: (_file: string, sha256: string, png: Uint8Array) => writeFile(path.join(previewsDir, `${sha256}.png`), png) };
+    t = performance.now();
+    await scorer.scoreFiles(files, { previews });
+    const withPreviewsSeconds = (performance.now() - t) / 1000;
+    const withPreviews = extractor.stats();
     await extractor.close();
     const n = after.images - before.images;
     const stage = (key: keyof typeof after.times) => (after.times[key] - before.times[key]) / n;
@@ -71,7 +82,7 @@ export async function bench(): Promise<Record<string, number | string>> {
       image_size: '1024x1024 (png)',
       model_load_ms: loadMs,
       worker_model_load_ms_max: Math.max(...loads),
-      workers,
+      workers: `${workers} (${machine.cores} cores, ${Math.round(machine.freeMb)} MB free)`,
       pool_start_and_reference_s: startMs / 1000,
       images_per_s: n / seconds,
       // CPU time is what contention from other processes does not inflate much: the rate free cores would give
@@ -83,6 +94,8 @@ export async function bench(): Promise<Record<string, number | string>> {
       stage_detect_ms: stage('detect'),
       stage_mask_ms: stage('mask'),
       stage_hair_ms: stage('hair'),
+      images_per_s_with_previews: files.length / withPreviewsSeconds,
+      stage_preview_ms: (withPreviews.times.preview - after.times.preview) / (withPreviews.images - after.images),
       peak_rss_mb_main: process.resourceUsage().maxRSS / 1024,
     };
   } finally {

@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
-"""Render one sample set: python/sample.py <sampler-spec.json>
+"""Render sample sets: python/sample.py <sampler-spec.json | sampler-batch.json>
 
-The spec (written by harness/samples/spec.ts) decides everything: models, LoRA, scheduler class and config,
-steps, guidance, size, dtype, device, batch size, prompts and seeds. This script decides nothing.
+A spec (written by harness/samples/spec.ts) decides everything about one set: models, LoRA, scheduler class
+and config, steps, guidance, size, dtype, device, batch size, prompts and seeds. A batch lists the spec files
+of several sets (every set of one run): the SDXL pipeline is loaded once, when a set first needs it, and each
+set only swaps its LoRA in (load_lora_weights + set_adapters) and out again (unload_lora_weights), so every
+set renders on the bare base model as a fresh process would. This script decides nothing.
 
-stdout: one JSON object per line (start, loaded, image, end, error); everything else goes to stderr.
-Each image is `<prompt-id>__s<seed>.png` plus a sidecar `<prompt-id>__s<seed>.json`, both written to a
-temporary name and renamed. Images whose sidecar exists and whose PNG matches the sidecar's sha256 are kept,
-so an interrupted set resumes where it stopped. Exit 0 only when every image of the spec exists.
+stdout: one JSON object per line (start, loaded, image, end, error), each naming its set; everything else goes
+to stderr. Each image is `<prompt-id>__s<seed>.png` plus a sidecar `<prompt-id>__s<seed>.json`, both written
+to a temporary name and renamed. Images whose sidecar exists and whose PNG matches the sidecar's sha256 are
+kept, so an interrupted set resumes where it stopped. A failure inside a set (out of memory, bad weights, an
+exception) is that set's `error` event; the next set goes on with a fresh pipeline. Exit 0 only when every set
+ended; 2 for a spec this script cannot follow, else 1.
 """
 import hashlib
 import json
@@ -17,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from importlib import metadata
 
 PROTOCOL = 1
@@ -145,6 +151,40 @@ def nvidia_driver():
         return None
 
 
+def pipeline_key(spec):
+    """What the loaded pipeline depends on; every set of one batch shares it (the harness makes them so)."""
+    return (spec["model"]["path"], spec["vae"]["path"], spec["model_variant"], spec["device"], spec["dtype"])
+
+
+class Pipelines:
+    """One SDXL pipeline per process, loaded when a set first needs it; each set then only swaps LoRA weights."""
+
+    def __init__(self, torch, diffusers):
+        self.torch = torch
+        self.diffusers = diffusers
+        self.pipe = None
+        self.key = None
+        self.scheduler_config = None
+
+    def get(self, spec):
+        """(pipeline, whether it was loaded by this call)"""
+        if self.pipe is not None and self.key == pipeline_key(spec):
+            return self.pipe, False
+        self.drop()
+        self.pipe = load_pipeline(spec, self.torch, self.diffusers)
+        self.key = pipeline_key(spec)
+        # Each set's scheduler is built from the model's own config, as a fresh process would build it.
+        self.scheduler_config = self.pipe.scheduler.config
+        return self.pipe, True
+
+    def drop(self):
+        """After a failure inside a set nothing says the pipeline is clean: the next set loads a fresh one."""
+        self.pipe = None
+        self.key = None
+        if hasattr(self.torch.cuda, "empty_cache") and self.torch.cuda.is_available():
+            self.torch.cuda.empty_cache()
+
+
 def load_pipeline(spec, torch, diffusers):
     dtype = torch.float16 if spec["dtype"] == "fp16" else torch.float32
     vae = diffusers.AutoencoderKL.from_pretrained(spec["vae"]["path"], torch_dtype=dtype, local_files_only=True)
@@ -152,17 +192,23 @@ def load_pipeline(spec, torch, diffusers):
     if spec["model_variant"]:
         options["variant"] = spec["model_variant"]
     pipe = diffusers.StableDiffusionXLPipeline.from_pretrained(spec["model"]["path"], **options)
-    scheduler_class = getattr(diffusers, spec["scheduler"]["class"])
-    pipe.scheduler = scheduler_class.from_config(pipe.scheduler.config, **spec["scheduler"]["config"])
-    weights = spec["weights"]
-    if weights["kind"] != "control":
-        folder, name = os.path.split(weights["path"])
-        pipe.load_lora_weights(folder, weight_name=name, adapter_name=spec["adapter_name"])
-        # The scale is set once here, not also through cross_attention_kwargs (the two would multiply).
-        pipe.set_adapters([spec["adapter_name"]], adapter_weights=[spec["lora_scale"]])
     pipe.to(spec["device"])
     pipe.set_progress_bar_config(disable=True)
     return pipe
+
+
+def prepare_set(pipe, spec, scheduler_config, diffusers):
+    """The set's scheduler and LoRA on the shared pipeline; returns whether a LoRA was loaded."""
+    scheduler_class = getattr(diffusers, spec["scheduler"]["class"])
+    pipe.scheduler = scheduler_class.from_config(scheduler_config, **spec["scheduler"]["config"])
+    weights = spec["weights"]
+    if weights["kind"] == "control":
+        return False
+    folder, name = os.path.split(weights["path"])
+    pipe.load_lora_weights(folder, weight_name=name, adapter_name=spec["adapter_name"])
+    # The scale is set once here, not also through cross_attention_kwargs (the two would multiply).
+    pipe.set_adapters([spec["adapter_name"]], adapter_weights=[spec["lora_scale"]])
+    return True
 
 
 def batches(images, size):
@@ -177,97 +223,143 @@ def batches(images, size):
         yield group
 
 
+def read_job(path):
+    """A set spec, or a batch `{"protocol", "sets": [<set spec path>, ...]}`: the sets of one run, one process."""
+    with open(path, encoding="utf-8") as handle:
+        job = json.load(handle)
+    if "sets" not in job:
+        return job, [job]
+    specs = []
+    for spec_path in job["sets"]:
+        with open(spec_path, encoding="utf-8") as handle:
+            specs.append(json.load(handle))
+    return job, specs
+
+
 def main(argv):
     if len(argv) != 2:
-        log("usage: python/sample.py <sampler-spec.json>")
+        log("usage: python/sample.py <sampler-spec.json | sampler-batch.json>")
         return 2
-    with open(argv[1], encoding="utf-8") as handle:
-        spec = json.load(handle)
-    if spec.get("protocol") != PROTOCOL:
-        emit({"type": "error", "reason": "invalid_spec", "message": f"spec protocol {spec.get('protocol')}, this script speaks {PROTOCOL}"})
-        return 2
+    job, specs = read_job(argv[1])
+    for spec in [job, *specs]:
+        if spec.get("protocol") != PROTOCOL:
+            emit({"type": "error", "reason": "invalid_spec", "set_id": spec.get("set_id"), "message": f"spec protocol {spec.get('protocol')}, this script speaks {PROTOCOL}"})
+            return 2
     exit_with_parent()
+
+    import torch
+    import diffusers
+
+    pipelines = Pipelines(torch, diffusers)
+    worst = 0
+    for spec in specs:
+        outcome = render_set(spec, torch, diffusers, pipelines)
+        worst = max(worst, outcome)
+    return worst
+
+
+def render_set(spec, torch, diffusers, pipelines):
+    """Renders what is missing of one set; a failure is told as an `error` event and fails only this set."""
+    set_id = spec["set_id"]
     os.makedirs(spec["out_dir"], exist_ok=True)
     remove_stale_temps(spec["out_dir"])
     images = spec["images"]
     total = len(images)
     done = {image["file"] for image in images if already_done(spec, image)}
 
-    import torch
-    import diffusers
-
     env = environment(torch, spec)
-    emit({"type": "start", "set_id": spec["set_id"], "total": total, "todo": total - len(done), "pid": os.getpid(), "env": env})
+    emit({"type": "start", "set_id": set_id, "total": total, "todo": total - len(done), "pid": os.getpid(), "env": env})
     for index, image in enumerate(images, start=1):
         if image["file"] in done:
-            emit({"type": "image", "file": image["file"], "prompt_id": image["prompt_id"], "seed": image["seed"],
+            emit({"type": "image", "set_id": set_id, "file": image["file"], "prompt_id": image["prompt_id"], "seed": image["seed"],
                   "sha256": sha256_file(os.path.join(spec["out_dir"], image["file"])), "skipped": True, "index": index, "total": total})
     started = time.time()
     todo = [image for image in images if image["file"] not in done]
     if not todo:
-        emit({"type": "end", "rendered": 0, "skipped": len(done), "seconds": 0})
+        emit({"type": "end", "set_id": set_id, "rendered": 0, "skipped": len(done), "seconds": 0})
         return 0
 
     if spec["device"] == "cuda" and not torch.cuda.is_available():
-        emit({"type": "error", "reason": "invalid_spec", "message": "the spec asks for cuda but torch sees no CUDA device"})
+        emit({"type": "error", "set_id": set_id, "reason": "invalid_spec", "message": "the spec asks for cuda but torch sees no CUDA device"})
         return 2
     weights = spec["weights"]
     if weights["kind"] != "control":
         actual = sha256_file(weights["path"])
         if actual != weights["sha256"]:
-            emit({"type": "error", "reason": "weights_mismatch", "message": f"{weights['path']} has sha256 {actual}, the spec says {weights['sha256']}"})
+            emit({"type": "error", "set_id": set_id, "reason": "weights_mismatch", "message": f"{weights['path']} has sha256 {actual}, the spec says {weights['sha256']}"})
             return 1
 
-    pipe = load_pipeline(spec, torch, diffusers)
+    pipe, pipeline_loaded = pipelines.get(spec)
     env.update(library_versions())  # the pipeline has imported transformers, peft, …: record those modules
-    env["attention"] = sorted({type(p).__name__ for p in pipe.unet.attn_processors.values()})
-    scheduler_resolved = dict(pipe.scheduler.config)
-    emit({"type": "loaded", "seconds": round(time.time() - started, 3)})
+    lora = False
+    try:
+        lora = prepare_set(pipe, spec, pipelines.scheduler_config, diffusers)
+        env["attention"] = sorted({type(p).__name__ for p in pipe.unet.attn_processors.values()})
+        scheduler_resolved = dict(pipe.scheduler.config)
+        emit({"type": "loaded", "set_id": set_id, "seconds": round(time.time() - started, 3), "pipeline_loaded": pipeline_loaded})
+        end = render_images(spec, pipe, torch, images, todo, env, scheduler_resolved)
+    except torch.cuda.OutOfMemoryError as error:
+        emit({"type": "error", "set_id": set_id, "reason": "oom", "message": f"CUDA out of memory at batch size {spec['batch_size']}: {error}"})
+        pipelines.drop()
+        return 1
+    except Exception as error:  # noqa: BLE001 - told as this set's failure; the next set gets a fresh pipeline
+        traceback.print_exc()
+        emit({"type": "error", "set_id": set_id, "reason": "crashed", "message": f"{type(error).__name__}: {error}"})
+        pipelines.drop()
+        return 1
+    finally:
+        if lora and pipelines.pipe is pipe:
+            # Back to the bare base model, as a fresh load gives it: the next set (or the control) starts clean.
+            try:
+                pipe.unload_lora_weights()
+            except Exception:  # noqa: BLE001 - this set is done; the next one gets a fresh pipeline
+                traceback.print_exc()
+                pipelines.drop()
+    emit({**end, "set_id": set_id, "skipped": len(done), "seconds": round(time.time() - started, 3)})
+    return 0
 
+
+def render_images(spec, pipe, torch, images, todo, env, scheduler_resolved):
     position = {image["file"]: i for i, image in enumerate(images, start=1)}
+    total = len(images)
     cuda = spec["device"] == "cuda"
     peak_mb = 0.0
     rendered = 0
-    try:
-        for group in batches(todo, spec["batch_size"]):
-            if cuda:
-                torch.cuda.reset_peak_memory_stats()
-            batch_started = time.time()
-            # A fresh CPU generator per image: the latents depend on the seed alone, not on the batch or GPU.
-            generators = [torch.Generator("cpu").manual_seed(image["seed"]) for image in group]
-            with torch.inference_mode():
-                output = pipe(
-                    prompt=[image["prompt"] for image in group],
-                    negative_prompt=[image["negative_prompt"] for image in group],
-                    num_inference_steps=spec["steps"],
-                    guidance_scale=spec["guidance_scale"],
-                    width=spec["width"],
-                    height=spec["height"],
-                    generator=generators,
-                    output_type="pil",
-                )
-            seconds = (time.time() - batch_started) / len(group)
-            batch_peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else None
+    for group in batches(todo, spec["batch_size"]):
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        batch_started = time.time()
+        # A fresh CPU generator per image: the latents depend on the seed alone, not on the batch or GPU.
+        generators = [torch.Generator("cpu").manual_seed(image["seed"]) for image in group]
+        with torch.inference_mode():
+            output = pipe(
+                prompt=[image["prompt"] for image in group],
+                negative_prompt=[image["negative_prompt"] for image in group],
+                num_inference_steps=spec["steps"],
+                guidance_scale=spec["guidance_scale"],
+                width=spec["width"],
+                height=spec["height"],
+                generator=generators,
+                output_type="pil",
+            )
+        seconds = (time.time() - batch_started) / len(group)
+        batch_peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else None
+        if batch_peak:
+            peak_mb = max(peak_mb, batch_peak)
+        for image, picture in zip(group, output.images):
+            save(spec, image, picture, env, scheduler_resolved, len(group), seconds)
+            rendered += 1
+            event = {"type": "image", "set_id": spec["set_id"], "file": image["file"], "prompt_id": image["prompt_id"], "seed": image["seed"],
+                     "sha256": sha256_file(os.path.join(spec["out_dir"], image["file"])), "skipped": False,
+                     "index": position[image["file"]], "total": total, "seconds": round(seconds, 3)}
             if batch_peak:
-                peak_mb = max(peak_mb, batch_peak)
-            for image, picture in zip(group, output.images):
-                save(spec, image, picture, env, scheduler_resolved, len(group), seconds)
-                rendered += 1
-                event = {"type": "image", "file": image["file"], "prompt_id": image["prompt_id"], "seed": image["seed"],
-                         "sha256": sha256_file(os.path.join(spec["out_dir"], image["file"])), "skipped": False,
-                         "index": position[image["file"]], "total": total, "seconds": round(seconds, 3)}
-                if batch_peak:
-                    event["vram_peak_mb"] = round(batch_peak, 1)
-                emit(event)
-            del output
-    except torch.cuda.OutOfMemoryError as error:
-        emit({"type": "error", "reason": "oom", "message": f"CUDA out of memory at batch size {spec['batch_size']}: {error}"})
-        return 1
-    end = {"type": "end", "rendered": rendered, "skipped": len(done), "seconds": round(time.time() - started, 3)}
+                event["vram_peak_mb"] = round(batch_peak, 1)
+            emit(event)
+        del output
+    end = {"type": "end", "rendered": rendered}
     if peak_mb:
         end["vram_peak_mb"] = round(peak_mb, 1)
-    emit(end)
-    return 0
+    return end
 
 
 def save(spec, image, picture, env, scheduler_resolved, batch_size, seconds):

@@ -1,7 +1,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { CliContext } from '../cli.ts';
 import { ExitCode } from '../errors.ts';
+import type { ScoreProgress } from '../commands/score.ts';
 import { MARKERS, type Aggregate, type ScoreReport } from '../scoring/types.ts';
+import { duration } from './run.ts';
 import { interruptible, jsonOption, outFileOption } from './common.ts';
 import { exitCodesHelp } from './contract.ts';
 import { emit, type Io } from './io.ts';
@@ -64,6 +66,35 @@ function render(report: ScoreReport, io: Io): string {
   return lines.join('\n');
 }
 
+/** On a terminal, one live line on stderr: images scored, images/s, ETA, workers. Nothing otherwise. */
+export function scoreProgress(io: Io, now: () => number = () => performance.now()): { update: (p: ScoreProgress) => void; finish: () => void } {
+  const tty = Boolean(io.stderr.isTTY);
+  let started = 0;
+  let lastDraw = -Infinity;
+  let drawn = false;
+  return {
+    update(p) {
+      if (!tty) return;
+      const t = now();
+      if (p.done === 0) started = t;
+      if (p.done !== 0 && p.done !== p.total && t - lastDraw < 250) return;
+      lastDraw = t;
+      const seconds = (t - started) / 1000;
+      const rate = p.done > 0 && seconds > 0 ? p.done / seconds : null;
+      const parts = [`scoring ${p.done}/${p.total} images`];
+      if (rate !== null) parts.push(`${rate.toFixed(1)} images/s`, `ETA ${duration((p.total - p.done) / rate)}`);
+      parts.push(`${p.workers} worker${p.workers === 1 ? '' : 's'}`);
+      const width = Math.max(40, (io.stderr.columns || 120) - 1);
+      io.stderr.write(`\r\u001b[K${parts.join(' · ').slice(0, width)}`);
+      drawn = true;
+    },
+    finish() {
+      if (drawn) io.stderr.write('\r\u001b[K');
+      drawn = false;
+    },
+  };
+}
+
 export function defineScore(program: Command, ctx: CliContext): void {
   const command = program
     .command('score')
@@ -71,7 +102,7 @@ export function defineScore(program: Command, ctx: CliContext): void {
     .argument('<images-dir>', 'folder of PNG, JPEG or WebP images, e.g. a sample set or images made elsewhere')
     .requiredOption('--reference <dir>', 'folder of reference photos of the person (the training photos)')
     .option('--cache <dir>', 'cache per-image features here (keyed by image sha256 + scorer version)')
-    .option('--workers <n>', 'worker threads, each loading the models once (default: one per core)', positiveInteger)
+    .option('--workers <n>', 'worker threads, each loading the models once, about 320 MB each (default: one per core, as many as the free memory holds)', positiveInteger)
     .option('--embeddings', 'include the 1024-d face embedding of each image in the JSON')
     .addHelpText(
       'after',
@@ -108,7 +139,7 @@ Examples:
     async (images: string, opts: { reference: string; out?: string; cache?: string; workers?: number; embeddings?: boolean; json?: boolean }) => {
       const { score } = await import('../commands/score.ts');
       const stop = interruptible(ctx.io, 'stopping the scorer');
-      const io = ctx.io;
+      const progress = scoreProgress(ctx.io);
       let result;
       try {
         result = await score({
@@ -121,9 +152,10 @@ Examples:
           ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
           embeddings: Boolean(opts.embeddings),
           signal: stop.signal,
-          onProgress: (p) => io.stderr.write(`${io.style.dim(`${p.phase === 'reference' ? 'reference' : 'scored'} ${p.done}/${p.total}`)} ${p.file}\n`),
+          onProgress: progress.update,
         });
       } finally {
+        progress.finish();
         stop.dispose();
       }
       for (const file of result.unreadable) {

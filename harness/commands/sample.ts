@@ -67,22 +67,26 @@ export async function sample(options: SampleOptions): Promise<SampleResult> {
     ...(options.signal ? { signal: options.signal } : {}),
   };
   const results: { variant: string | null; result: SampleRunResult }[] = [];
-  for (const run of runs) {
+  for (const [index, run] of runs.entries()) {
     const lock = await lockRun(context, run);
     try {
-      results.push({ variant: run.variant, result: await sampleRun({ ...common, run, sets: { ...selection, control: false } }) });
+      // The control set joins the first run's sampler process: one SDXL load for both.
+      const sets = { ...selection, control: controlWanted && index === 0 };
+      results.push({ variant: run.variant, result: await sampleRun({ ...common, run, sets }) });
     } finally {
       await lock.release();
     }
   }
-  if (controlWanted) {
+  if (controlWanted && runs.length === 0) {
     results.push({ variant: null, result: await sampleRun({ ...common, run: null, sets: { final: false, checkpoints: 'none', control: true } }) });
   }
+  const sets = results.flatMap(({ variant, result }) => result.sets.map((set) => ({ ...set, variant: set.runId === null ? null : variant })));
   return {
     schemaVersion: 1,
     experiment: context.plan.experiment,
     storeRoot: context.storeRoot,
-    sets: results.flatMap(({ variant, result }) => result.sets.map((set) => ({ ...set, variant }))),
+    // the control set last
+    sets: [...sets.filter((set) => set.runId !== null), ...sets.filter((set) => set.runId === null)],
     skipped: [...skipped, ...results.flatMap(({ result }) => result.skipped)],
   };
 }

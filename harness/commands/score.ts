@@ -4,6 +4,7 @@ import path from 'node:path';
 import { InterruptedError, UsageError } from '../errors.ts';
 import { untilAborted } from '../util/abort.ts';
 import { createScorer, listImages } from '../scoring/index.ts';
+import { defaultWorkers } from '../scoring/pool.ts';
 import type { ScoreReport } from '../scoring/types.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
 
@@ -18,9 +19,15 @@ export interface ScoreOptions {
   cache?: string;
   workers?: number;
   embeddings?: boolean;
-  /** one call per image: the reference photos first, then the images */
-  onProgress?: (progress: { phase: 'reference' | 'images'; done: number; total: number; file: string }) => void;
+  /** images of the folder scored so far (0 when scoring starts, after the models and the references) */
+  onProgress?: (progress: ScoreProgress) => void;
   signal?: AbortSignal;
+}
+
+export interface ScoreProgress {
+  done: number;
+  total: number;
+  workers: number;
 }
 
 export interface ScoreResult {
@@ -47,27 +54,35 @@ export async function score(options: ScoreOptions): Promise<ScoreResult> {
     throw new UsageError(`--workers must be a positive whole number, got ${options.workers}`);
   }
   const images = await listImages(imagesDir);
+  // what has been done when Ctrl-C comes: the reference photos first, then the images
   const progress = { phase: 'reference' as 'reference' | 'images', done: 0, total: (await listImages(referenceDir)).length };
   const interrupted = () =>
     new InterruptedError(
       `scoring interrupted after ${progress.done} of ${progress.total} ${progress.phase === 'reference' ? 'reference photos' : 'images'}`,
       options.cache ? 'run the same command again: images already scored come from the --cache folder' : 'run the same command again (add --cache DIR to keep finished images next time)',
     );
+  // from the cores and the free memory unless given: a worker holds about WORKER_MEMORY_MB
+  const workers = options.workers ?? defaultWorkers();
   const scorerPromise = createScorer({
     referenceDir,
     embeddings: options.embeddings ?? false,
     ...(options.cache ? { cacheDir: path.resolve(options.cwd, options.cache) } : {}),
-    ...(options.workers ? { workers: options.workers } : {}),
-    onImage: (file) => {
+    workers,
+    onImage: () => {
       progress.done += 1;
-      options.onProgress?.({ phase: progress.phase, done: progress.done, total: progress.total, file: path.basename(file) });
     },
   });
   // interrupted while the references are read: the worker threads go with the process (main exits on 130)
   const scorer = await untilAborted(scorerPromise, options.signal, interrupted);
   Object.assign(progress, { phase: 'images', done: 0, total: images.length });
   try {
-    const report = await untilAborted(scorer.scoreDir(imagesDir), options.signal, interrupted);
+    const total = images.length;
+    options.onProgress?.({ done: 0, total, workers });
+    const report = await untilAborted(
+      scorer.scoreDir(imagesDir, { ...(options.onProgress ? { onProgress: (done) => options.onProgress!({ done, total, workers }) } : {}) }),
+      options.signal,
+      interrupted,
+    );
     const out = options.out ? path.resolve(options.cwd, options.out) : null;
     if (out) await writeFileAtomic(out, `${JSON.stringify(report, null, 2)}\n`);
     return { report, out, unreadable: report.images.filter((i) => i.error).map((i) => i.file) };

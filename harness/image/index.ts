@@ -3,10 +3,10 @@
 import sharp, { type Sharp } from 'sharp';
 import type { Box } from './render.ts';
 
-export { composePng, type Layer } from './compose.ts';
+export { composePng, encodeCanvas, fillRect, pasteTile, svgCanvas, type Canvas, type Layer } from './compose.ts';
 export { describeDecodeError, grey16Samples, inspectImage, type ImageMeta, type StoredPixels } from './inspect.ts';
-export { decodedPngSize } from './png.ts';
-export { cropToPng, thumbnailPng, type Box, type Colour } from './render.ts';
+export { decodedPngSize, decodeTile } from './png.ts';
+export { cropToPng, storedRgbSize, thumbnailFromPixels, thumbnailPng, type Box, type Colour } from './render.ts';
 
 /** Interleaved 8-bit RGB pixels, row-major. */
 export interface RawImage {

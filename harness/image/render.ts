@@ -1,5 +1,5 @@
 // File → PNG renderings: the dataset's square crops and the reports' thumbnails.
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 
 export interface Colour {
   r: number;
@@ -33,10 +33,29 @@ export async function cropToPng(source: string, box: Box, size: { width: number;
 }
 
 /** The whole image (as stored, no EXIF rotation) fitted inside side×side, padded and flattened on `background`. */
-export async function thumbnailPng(file: string, side: number, background: Colour): Promise<Buffer> {
-  return sharp(file)
-    .resize(side, side, { fit: 'contain', background })
-    .flatten({ background })
-    .png({ compressionLevel: 6 })
-    .toBuffer();
+export async function thumbnailPng(input: string | Uint8Array, side: number, background: Colour): Promise<Buffer> {
+  return thumbnail(sharp(input), side, background);
+}
+
+/**
+ * thumbnailPng from pixels already decoded: the same picture when they are the image's stored pixels (8-bit
+ * RGB, no alpha, no EXIF rotation, no ICC profile: `storedRgbSize` says whether a file is such an image).
+ */
+export async function thumbnailFromPixels(image: { data: Uint8Array; width: number; height: number }, side: number, background: Colour): Promise<Buffer> {
+  return thumbnail(sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }), side, background);
+}
+
+function thumbnail(pipeline: Sharp, side: number, background: Colour): Promise<Buffer> {
+  return pipeline.resize(side, side, { fit: 'contain', background }).flatten({ background }).png({ compressionLevel: 6 }).toBuffer();
+}
+
+/**
+ * The stored size of an image whose RGB decoding (decodeImage without shrinking) gives its pixels exactly as
+ * stored, and which thumbnailPng resizes from those pixels: an 8-bit RGB PNG without alpha, EXIF rotation or
+ * ICC profile (JPEG is left out: libvips may shrink it while decoding). Null for any other image.
+ */
+export async function storedRgbSize(input: string | Uint8Array): Promise<{ width: number; height: number } | null> {
+  const meta = await sharp(input).metadata();
+  const plain = meta.format === 'png' && meta.channels === 3 && !meta.hasAlpha && meta.depth === 'uchar' && (meta.orientation ?? 1) === 1 && !meta.hasProfile && meta.space === 'srgb';
+  return plain && meta.width && meta.height ? { width: meta.width, height: meta.height } : null;
 }

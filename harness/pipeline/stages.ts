@@ -1,5 +1,5 @@
 // One run's pipeline, split where the hardware changes: the GPU stage (train, then sample) and the CPU
-// stage (score, mirror, done). A sweep overlaps the CPU stage of run k with the GPU stage of run k+1.
+// stage (score, previews, mirror, done). A sweep overlaps the CPU stage of run k with the GPU stage of run k+1.
 // Every stage is idempotent: a finished training is not redone, complete sample sets are reused, score
 // files are reused, so a crashed or interrupted run simply runs its pipeline again.
 import { readJson, writeJsonAtomic } from '../store/atomic.ts';
@@ -9,15 +9,15 @@ import type { RunSpec } from '../plan/planner.ts';
 import { sampleRun, type SampleRunResult } from '../samples/run.ts';
 import { SamplingFailedError } from '../samples/failure.ts';
 import type { SampleProgress, SetOutcome } from '../samples/render.ts';
+import { ensurePreviews, PREVIEW_BACKGROUND, PREVIEW_SIDE, writePreview } from '../samples/previews.ts';
 import type { SampleSetManifest } from '../samples/types.ts';
 import { SCORER_VERSION, type Scorer } from '../scoring/index.ts';
 import type { ScoreReport } from '../scoring/types.ts';
-import { controlLayout, runLayout } from '../store/layout.ts';
+import { controlLayout, runLayout, sampleSetFiles } from '../store/layout.ts';
 import { readStatus, setStatus, type FailureReason } from '../store/status.ts';
 import type { RunMirror } from '../tracking/mirror.ts';
 import type { TrainReporter } from '../train/progress.ts';
 import { trainRun, type TrainOptions, type TrainResult } from '../train/run.ts';
-import path from 'node:path';
 
 export type Until = 'train' | 'sample' | 'score';
 
@@ -139,11 +139,13 @@ export async function cpuStage(p: PipelineContext, gpu: GpuOutcome, options: Cpu
       const file = set.weights.kind === 'control' ? control.scores(set.setId) : layout.scores(set.setId);
       const setStarted = performance.now();
       const report = await scoreSet(set, file, options.scorer);
+      const manifest = await readJson<SampleSetManifest>(sampleSetFiles(set.dir).manifest);
+      // the workers made the previews of what they scored; the rest (cached features, reused scores) from the PNGs
+      if (manifest) await ensurePreviews(set.dir, manifest.images);
       options.onScored?.(set.setId, (performance.now() - setStarted) / 1000);
       scored.push(set.setId);
       if (set.weights.kind === 'final') identity = report.summary.identity.mean;
       if (set.weights.kind !== 'control' && options.mirror) {
-        const manifest = await readJson<SampleSetManifest>(path.join(set.dir, 'set.json'));
         if (manifest) options.mirror.onSampleSet(manifest, set.dir);
         options.mirror.onScores(report, set.setId);
       }
@@ -171,7 +173,8 @@ export function orderForScoring(sets: SetOutcome[]): SetOutcome[] {
 async function scoreSet(set: SetOutcome, file: string, scorer: () => Promise<Scorer>): Promise<ScoreReport> {
   const existing = await readJson<ScoreReport>(file).catch(() => undefined);
   if (existing && existing.scorer?.version === SCORER_VERSION && existing.images?.length === set.images) return existing;
-  const report = await (await scorer()).scoreDir(set.dir);
+  const previews = { request: { side: PREVIEW_SIDE, background: PREVIEW_BACKGROUND }, write: (_file: string, sha256: string, png: Uint8Array) => writePreview(set.dir, sha256, png) };
+  const report = await (await scorer()).scoreDir(set.dir, { previews });
   await writeJsonAtomic(file, report);
   return report;
 }

@@ -5,11 +5,13 @@ import path from 'node:path';
 import { BASELINE } from '../plan/expand.ts';
 import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
+import { previewFile } from '../samples/previews.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
 import { analyze, type ReportModel } from './analyze.ts';
 import { ASSET_DIRS, assets, CONTROL_KEY, REPORT_FILE, THUMB_CACHE_DIR } from './assets.ts';
 import { chartSpecs, renderSvg } from './charts.ts';
-import { CELL, contactSheet, ThumbnailCache, type SheetInput, type SheetRow } from './contact-sheet.ts';
+import { CELL, ThumbnailCache, type SheetInput, type SheetRow, type ThumbnailStats } from './contact-sheet.ts';
+import { drawSheetsInWorker } from './sheet-worker.ts';
 import { loadStore } from './load.ts';
 import { renderMarkdown } from './markdown.ts';
 import { RenderCache } from './render-cache.ts';
@@ -44,6 +46,8 @@ export interface BuildReportResult {
   runs: { id: string; state: string; rank: number | null }[];
   best: string | null;
   warnings: string[];
+  /** where the contact sheets' thumbnails came from in this build (sheets that were up to date need none) */
+  thumbnails: ThumbnailStats;
 }
 
 export async function buildReport(options: BuildReportOptions): Promise<BuildReportResult> {
@@ -82,12 +86,9 @@ export async function buildReport(options: BuildReportOptions): Promise<BuildRep
     await renders.record(relative, key);
   };
 
-  const charts = chartSpecs(model, EMA_FACTOR);
-  for (const chart of charts) {
-    await produce(assets.chart(chart.name), { chart: chart.spec, vega: vega.version, vegaLite: vegaLite.version }, () => renderSvg(chart.spec));
-  }
-
-  const cache = new ThumbnailCache(path.join(outDir, THUMB_CACHE_DIR));
+  // The stale contact sheets go to a worker thread first; the charts and the full-size links are made on this
+  // one meanwhile.
+  const cacheDir = path.join(outDir, THUMB_CACHE_DIR);
   const sheets = sheetJobs(model);
   const stale = [];
   for (const job of sheets) {
@@ -95,13 +96,23 @@ export async function buildReport(options: BuildReportOptions): Promise<BuildRep
     if (await renders.fresh(job.file, key)) written.add(job.file);
     else stale.push({ job, key });
   }
-  await cache.prefetch(stale.flatMap(({ job }) => job.input.rows.flatMap((r) => r.cells.filter((c) => c !== null))), CELL);
+  const sheetsDrawn =
+    stale.length > 0
+      ? drawSheetsInWorker(cacheDir, stale.map(({ job }) => ({ file: path.join(outDir, job.file), input: job.input })), CELL)
+      : new ThumbnailCache(cacheDir).prune().then(() => ({ previews: 0, cached: 0, resized: 0 }));
+  // a failed worker must not go unhandled while the charts are drawn; it is awaited (and thrown) below
+  sheetsDrawn.catch(() => undefined);
+
+  const charts = chartSpecs(model, EMA_FACTOR);
+  for (const chart of charts) {
+    await produce(assets.chart(chart.name), { chart: chart.spec, vega: vega.version, vegaLite: vegaLite.version }, () => renderSvg(chart.spec));
+  }
+  await copyFullSize(model, outDir, written);
+  const thumbnails: ThumbnailStats = await sheetsDrawn;
   for (const { job, key } of stale) {
-    await write(job.file, await contactSheet(job.input, cache));
+    written.add(job.file);
     await renders.record(job.file, key);
   }
-  await cache.prune();
-  await copyFullSize(model, outDir, written);
 
   const logTails: string[] = [];
   for (const row of model.rows) {
@@ -127,12 +138,21 @@ export async function buildReport(options: BuildReportOptions): Promise<BuildRep
     runs: model.rows.map((r) => ({ id: r.id, state: r.state, rank: r.rank })),
     best,
     warnings: store.warnings,
+    thumbnails,
   };
 }
 
 function cellFor(set: LoadedSet | null, scene: string, seed: number): SheetRow['cells'][number] {
   const image = set?.manifest.images.find((i) => i.promptId === scene && i.seed === seed);
-  return image && set ? { file: path.join(set.dir, image.file), sha256: image.sha256 } : null;
+  return image && set ? { file: path.join(set.dir, image.file), sha256: image.sha256, preview: previewFile(set.dir, image.sha256) } : null;
+}
+
+async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
 interface SheetJob {
@@ -174,22 +194,24 @@ async function copyFullSize(model: ReportModel, outDir: string, written: Set<str
   if (model.control) sets.push({ runId: null, set: model.control });
   for (const row of model.rows) if (row.finalSet) sets.push({ runId: row.id, set: row.finalSet });
   for (const { runId, set } of sets) {
-    for (const image of set.manifest.images) {
+    const images = set.manifest.images;
+    if (images.length === 0) continue;
+    await mkdir(path.dirname(path.join(outDir, assets.image(runId, images[0]!.file))), { recursive: true });
+    await forEachLimit(images, 8, async (image) => {
       const relative = assets.image(runId, image.file);
       const source = path.join(set.dir, image.file);
       const target = path.join(outDir, relative);
       const [from, to] = await Promise.all([stat(source).catch(() => null), stat(target).catch(() => null)]);
-      if (!from) continue;
+      if (!from) return;
       written.add(relative);
-      if (to && (to.ino === from.ino || (to.size === from.size && to.mtimeMs >= from.mtimeMs))) continue;
-      await mkdir(path.dirname(target), { recursive: true });
-      await rm(target, { force: true });
+      if (to && (to.ino === from.ino || (to.size === from.size && to.mtimeMs >= from.mtimeMs))) return;
+      if (to) await rm(target, { force: true });
       try {
         await link(source, target);
       } catch {
         await copyFile(source, target);
       }
-    }
+    });
   }
 }
 

@@ -1,22 +1,33 @@
-// Contact sheets as PNG: a grid of thumbnails with SVG-text labels, composed by harness/image/.
+// Contact sheets as PNG: a grid of thumbnails with SVG-text labels, drawn by harness/image/.
 // Fonts differ between machines, so labels sit in their own bands and never overlap a thumbnail:
 // the pixel grid (where each thumbnail lands) depends only on the geometry below.
+// The thumbnails are the sample sets' previews (harness/samples/previews.ts) when they are there, so a cold
+// report decodes only small pictures; a missing or unreadable preview is made again from the PNG.
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { composePng, thumbnailPng, type Colour, type Layer } from '../image/index.ts';
+import { decodeTile, encodeCanvas, fillRect, pasteTile, svgCanvas, thumbnailPng, type Colour } from '../image/index.ts';
+import { PREVIEW_BACKGROUND, PREVIEW_SIDE } from '../samples/previews.ts';
 
-export const CELL = 192;
+export const CELL = PREVIEW_SIDE;
 export const GAP = 4;
 export const LABEL_WIDTH = 220;
 export const HEADER_HEIGHT = 40;
-const BACKGROUND: Colour = { r: 255, g: 255, b: 255, alpha: 1 };
+const BACKGROUND: Colour = PREVIEW_BACKGROUND;
 const MISSING: Colour = { r: 221, g: 221, b: 221 };
+
+export interface SheetCell {
+  /** the full-size image */
+  file: string;
+  /** its sha256 as set.json has it: the key of its preview and of the report's own thumbnail */
+  sha256?: string;
+  /** where its preview would be (previewFile of the set); used only when the cell is CELL pixels */
+  preview?: string;
+}
 
 export interface SheetRow {
   label: string;
-  /** absolute image files, one per column; null where the image does not exist */
-  cells: ({ file: string; sha256?: string } | null)[];
+  /** one per column; null where the image does not exist */
+  cells: (SheetCell | null)[];
 }
 
 export interface SheetInput {
@@ -43,12 +54,27 @@ export function sheetGeometry(rows: number, columns: number, cell = CELL): Geome
   };
 }
 
+type Tile = { data: Uint8Array; width: number; height: number };
+
+export interface ThumbnailStats {
+  /** thumbnails read from the sets' previews */
+  previews: number;
+  /** read from the report's own cache */
+  cached: number;
+  /** made from the full-size image */
+  resized: number;
+}
+
 /**
- * Thumbnails are cached on disk by content hash, so regenerating a report only resizes new images;
- * thumbnails no build asked for since the cache was opened are pruned.
+ * Thumbnails by content hash: the set's preview, else the report's cache (`.cache/thumbs`, so a rebuild only
+ * resizes new images), else resized from the image. Thumbnails no build asked for since the cache was opened
+ * are pruned. Each thumbnail's pixels are decoded once per build and dropped after the last sheet that
+ * `plan` said draws it.
  */
 export class ThumbnailCache {
   private readonly used = new Set<string>();
+  private readonly tiles = new Map<string, { pixels?: Promise<Tile | null>; uses: number }>();
+  readonly stats: ThumbnailStats = { previews: 0, cached: 0, resized: 0 };
 
   constructor(private readonly dir: string) {}
 
@@ -59,6 +85,44 @@ export class ThumbnailCache {
     return `${path.basename(file)}-${info.size}-${Math.round(info.mtimeMs)}`.replace(/[^A-Za-z0-9._-]/g, '_');
   }
 
+  private tileKey(cell: SheetCell, size: number): string {
+    return `${size}\0${cell.file}\0${cell.sha256 ?? ''}`;
+  }
+
+  /** The cells the coming sheets draw (each as often as it is drawn), so a thumbnail is decoded once. */
+  plan(cells: SheetCell[], size: number): void {
+    for (const cell of cells) {
+      const key = this.tileKey(cell, size);
+      const entry = this.tiles.get(key);
+      if (entry) entry.uses++;
+      else this.tiles.set(key, { uses: 1 });
+    }
+  }
+
+  /** The cell's thumbnail pixels (opaque RGB, size×size), or null for an image that cannot be read. */
+  async pixels(cell: SheetCell, size: number): Promise<Tile | null> {
+    const key = this.tileKey(cell, size);
+    const entry = this.tiles.get(key);
+    if (!entry) return this.load(cell, size);
+    entry.pixels ??= this.load(cell, size);
+    if (--entry.uses <= 0) this.tiles.delete(key);
+    return entry.pixels;
+  }
+
+  private async load(cell: SheetCell, size: number): Promise<Tile | null> {
+    if (cell.preview && size === PREVIEW_SIDE) {
+      const bytes = await readFile(cell.preview).catch(() => null);
+      const tile = bytes ? decodeTile(bytes, size) : null;
+      if (tile) {
+        this.stats.previews++;
+        return tile;
+      }
+    }
+    const thumb = await this.get(cell.file, size, cell.sha256);
+    return thumb ? decodeTile(thumb, size) : null;
+  }
+
+  /** The thumbnail as PNG from the report's cache, resized from the image when it is not there. */
   async get(file: string, size: number, sha256?: string): Promise<Buffer | null> {
     const key = await this.key(file, sha256);
     if (key === null) return null;
@@ -66,7 +130,9 @@ export class ThumbnailCache {
     this.used.add(name);
     const cached = path.join(this.dir, name);
     try {
-      return await readFile(cached);
+      const bytes = await readFile(cached);
+      this.stats.cached++;
+      return bytes;
     } catch {
       // not cached yet
     }
@@ -76,18 +142,10 @@ export class ThumbnailCache {
     } catch {
       return null; // unreadable or missing image: drawn as a grey cell
     }
+    this.stats.resized++;
     await mkdir(this.dir, { recursive: true });
     await writeFile(cached, thumb);
     return thumb;
-  }
-
-  /** Resizes many images at once: libvips decodes on its own threads, so a few in flight use every core. */
-  async prefetch(items: { file: string; sha256?: string }[], size: number): Promise<void> {
-    const queue = [...items];
-    const workers = Array.from({ length: Math.max(2, os.availableParallelism()) }, async () => {
-      for (let item = queue.shift(); item; item = queue.shift()) await this.get(item.file, size, item.sha256);
-    });
-    await Promise.all(workers);
   }
 
   async prune(): Promise<void> {
@@ -96,22 +154,33 @@ export class ThumbnailCache {
   }
 }
 
+/**
+ * Draws the labels on the background, then pastes each thumbnail into its cell (grey where there is none):
+ * the picture composePng gives with the labels as the first layer and one layer per cell.
+ */
 export async function contactSheet(input: SheetInput, cache: ThumbnailCache): Promise<Buffer> {
   const columns = input.columns.length;
   const geometry = sheetGeometry(input.rows.length, columns, input.cell ?? CELL);
-  const layers: Layer[] = [{ svg: labelsSvg(input, geometry), left: 0, top: 0 }];
-  for (const [r, row] of input.rows.entries()) {
-    for (let c = 0; c < columns; c++) {
-      const { left, top } = geometry.origin(r, c);
-      const source = row.cells[c];
-      const thumb = source ? await cache.get(source.file, geometry.cell, source.sha256) : null;
-      layers.push(thumb ? { image: thumb, left, top } : { fill: MISSING, width: geometry.cell, height: geometry.cell, left, top });
-    }
-  }
-  return composePng({ width: geometry.width, height: geometry.height, background: BACKGROUND }, layers);
+  const canvas = await svgCanvas({ width: geometry.width, height: geometry.height, background: BACKGROUND }, labelsSvg(input, geometry));
+  const cells = input.rows.flatMap((row, r) => Array.from({ length: columns }, (_, c) => ({ source: row.cells[c] ?? null, ...geometry.origin(r, c) })));
+  // several decodes in flight: libvips runs them on its own threads
+  await mapLimit(cells, 8, async ({ source, left, top }) => {
+    const tile = source ? await cache.pixels(source, geometry.cell) : null;
+    if (tile) pasteTile(canvas, tile, left, top);
+    else fillRect(canvas, MISSING, left, top, geometry.cell, geometry.cell);
+  });
+  return encodeCanvas(canvas);
 }
 
-function labelsSvg(input: SheetInput, g: Geometry): string {
+async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
+export function labelsSvg(input: SheetInput, g: Geometry): string {
   const texts: string[] = [`<text x="8" y="26" font-size="16" font-weight="bold">${xml(clip(input.title, 26))}</text>`];
   input.columns.forEach((column, c) => {
     const { left } = g.origin(0, c);

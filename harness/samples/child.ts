@@ -1,21 +1,21 @@
 // Runs one sampler process (through harness/runner/) in its own process group, so a stop reaches it and
-// anything it started: events from stdout are appended to the set's events.jsonl, everything else to
-// sample.log.
+// anything it started. Events from stdout go to `onEvent` in order (the caller files them per set);
+// everything else, stderr included, to the run's sample.log.
 import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { runLineChild } from '../runner/lines.ts';
-import { appendJsonLine } from '../store/atomic.ts';
 import { parseSamplerLine, type SamplerEvent } from './protocol.ts';
 
 export interface SamplerProcessOptions {
   python: string;
   script: string;
+  /** a set's sampler-spec.json or a sampler-batch.json */
   jobFile: string;
   env: NodeJS.ProcessEnv;
   cwd?: string;
   logFile: string;
-  eventsFile: string;
-  onEvent?: (event: SamplerEvent) => void;
+  /** awaited before the next line is read */
+  onEvent?: (event: SamplerEvent) => void | Promise<void>;
   signal?: AbortSignal;
   /** how long SIGTERM gets before SIGKILL */
   killGraceMs?: number;
@@ -52,8 +52,7 @@ export async function runSamplerProcess(options: SamplerProcessOptions): Promise
       const event = parseSamplerLine(line);
       if (!event) return appendFile(options.logFile, `${line}\n`);
       events.push(event);
-      await appendJsonLine(options.eventsFile, event);
-      options.onEvent?.(event);
+      await options.onEvent?.(event);
     },
   });
   return {

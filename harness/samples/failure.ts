@@ -25,6 +25,7 @@ export async function logTail(file: string, lines = 50): Promise<string[]> {
 
 const OOM_PATTERN = /CUDA out of memory|OutOfMemoryError|CUBLAS_STATUS_ALLOC_FAILED|MemoryError/;
 
+/** `result.events`: the events of the set being classified (a batch process speaks for several sets). */
 export function classifyFailure(result: SamplerProcessResult, tail: string[]): { reason: SamplingFailureReason; message: string } {
   const said = [...result.events].reverse().find((event) => event.type === 'error');
   if (said?.type === 'error') {

@@ -1,5 +1,6 @@
 // The protocol between harness/samples/ and a sampler process (python/sample.py or a test stand-in):
-// one resolved job file in, one JSON object per line on stdout out. Python decides nothing.
+// one resolved job file in (a set's spec, or a batch of them), one JSON object per line on stdout out.
+// Python decides nothing.
 import type { WeightsRef } from './types.ts';
 
 export const SAMPLER_PROTOCOL = 1;
@@ -66,13 +67,27 @@ export interface SamplerEnv {
   [key: string]: unknown;
 }
 
+/**
+ * `samples/sampler-batch.json` of a run (or of the control): the spec files of the sets one sampler process
+ * renders, in order. The process loads SDXL once and swaps each set's LoRA in and out.
+ */
+export interface SamplerBatchSpec {
+  schemaVersion: number;
+  protocol: number;
+  /** absolute paths of each set's sampler-spec.json */
+  sets: string[];
+}
+
+/** Every event after `start` names its set (`set_id`); older samplers left it out (one set per process). */
 export type SamplerEvent =
   | { v: number; type: 'start'; t: number; set_id: string; total: number; todo: number; pid: number; env: SamplerEnv }
-  | { v: number; type: 'loaded'; t: number; seconds: number }
+  /** the set's weights are in place; `pipeline_loaded`: SDXL itself was loaded for this set (false: reused) */
+  | { v: number; type: 'loaded'; t: number; set_id?: string; seconds: number; pipeline_loaded?: boolean }
   | {
       v: number;
       type: 'image';
       t: number;
+      set_id?: string;
       file: string;
       prompt_id: string;
       seed: number;
@@ -83,8 +98,8 @@ export type SamplerEvent =
       seconds?: number;
       vram_peak_mb?: number;
     }
-  | { v: number; type: 'end'; t: number; rendered: number; skipped: number; seconds: number; vram_peak_mb?: number }
-  | { v: number; type: 'error'; t: number; reason: string; message: string };
+  | { v: number; type: 'end'; t: number; set_id?: string; rendered: number; skipped: number; seconds: number; vram_peak_mb?: number }
+  | { v: number; type: 'error'; t: number; set_id?: string | null; reason: string; message: string };
 
 /** One stdout line → an event, or undefined for anything that is not one (library noise goes to the log). */
 export function parseSamplerLine(line: string): SamplerEvent | undefined {

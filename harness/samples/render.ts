@@ -1,15 +1,18 @@
-// Renders one sample set, or finds it already rendered. A set is done only when set.json exists and every
-// image it lists decodes and matches its sidecar; a crash leaves finished images that the next call keeps.
+// Renders the sample sets of one run, or finds them already rendered. All sets that need pixels go to ONE
+// sampler process, which loads SDXL once and swaps LoRA weights per set (python/sample.py). A set is done
+// only when set.json exists and every image it lists decodes and matches its sidecar; a crash leaves
+// finished images that the next call keeps, and fails only the set the sampler was on: the sets after it
+// get a new process.
 import { rm } from 'node:fs/promises';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import path from 'node:path';
 import { InterruptedError } from '../errors.ts';
-import { readJson, writeJsonAtomic } from '../store/atomic.ts';
-import { sampleSetFiles, SCHEMA_VERSION } from '../store/layout.ts';
+import { appendJsonLine, readJson, writeJsonAtomic } from '../store/atomic.ts';
+import { samplerBatchFiles, sampleSetFiles, SCHEMA_VERSION } from '../store/layout.ts';
 import { tryLock, type LockInfo, type RunLock } from '../store/lock.ts';
-import { runSamplerProcess } from './child.ts';
+import { runSamplerProcess, type SamplerProcessResult } from './child.ts';
 import { classifyFailure, failureHint, logTail, SamplingFailedError } from './failure.ts';
-import type { SamplerEnv, SamplerEvent, SamplerJobSpec } from './protocol.ts';
+import { SAMPLER_PROTOCOL, type SamplerBatchSpec, type SamplerEnv, type SamplerEvent, type SamplerJobSpec } from './protocol.ts';
 import { samplerJob, setId as computeSetId, type ModelRef, type RenderSettings } from './spec.ts';
 import { checkSetImages, discardImage } from './verify.ts';
 import type { SampleSetManifest, SamplingSpec, WeightsRef } from './types.ts';
@@ -69,21 +72,87 @@ export type SampleProgress =
   | { type: 'redo'; setId: string; file: string; why: string }
   | { type: 'set-done'; outcome: SetOutcome };
 
+export interface RenderSetsResult {
+  /** in the order of the targets, leaving out the failed ones */
+  sets: SetOutcome[];
+  /** one per failed set; the other sets were rendered all the same */
+  failures: SamplingFailedError[];
+}
+
 export function targetSetId(ctx: Pick<RenderContext, 'model' | 'vae' | 'render'>, target: Pick<SetTarget, 'weights' | 'spec'>): string {
   return computeSetId(target.weights, target.spec, ctx.model, ctx.vae, ctx.render);
 }
 
-export async function renderSet(ctx: RenderContext, target: SetTarget): Promise<SetOutcome> {
-  const setId = targetSetId(ctx, target);
-  const lock = target.lockFile ? await waitForLock(target.lockFile, setId, ctx) : undefined;
+/** A set that needs the sampler: its job, what was there before, and what this call has seen since. */
+interface PendingSet {
+  target: SetTarget;
+  setId: string;
+  dir: string;
+  files: ReturnType<typeof sampleSetFiles>;
+  job: SamplerJobSpec;
+  kept: number;
+  redone: { file: string; why: string }[];
+  rendered: number;
+  env: SamplerEnv;
+  /** sampler processes that started it */
+  passes: number;
+  lock?: RunLock;
+}
+
+/**
+ * Every target, rendering what is missing in one sampler process (`ownerDir`: the run's folder, where its
+ * batch file and log go). A set another process is rendering (a shared control set) is waited for after the
+ * others.
+ */
+export async function renderSets(ctx: RenderContext, targets: SetTarget[], ownerDir: string): Promise<RenderSetsResult> {
+  const outcomes = new Map<SetTarget, SetOutcome>();
+  const failures: SamplingFailedError[] = [];
+  const pending: PendingSet[] = [];
+  const busy: SetTarget[] = [];
   try {
-    return await renderLocked(ctx, target, setId);
+    for (const target of targets) {
+      const setId = targetSetId(ctx, target);
+      let lock: RunLock | undefined;
+      if (target.lockFile) {
+        const attempt = await tryLock(target.lockFile, { purpose: `sample ${setId}` });
+        if (!('release' in attempt)) {
+          busy.push(target);
+          continue;
+        }
+        lock = attempt;
+      }
+      const prepared = await prepareSet(ctx, target, setId, lock);
+      if ('status' in prepared) outcomes.set(target, prepared);
+      else pending.push(prepared);
+    }
+    await renderPending(ctx, pending, ownerDir, outcomes, failures);
+    for (const target of busy) {
+      const setId = targetSetId(ctx, target);
+      const lock = await waitForLock(target.lockFile!, setId, ctx);
+      const prepared = await prepareSet(ctx, target, setId, lock);
+      if ('status' in prepared) outcomes.set(target, prepared);
+      else {
+        pending.push(prepared);
+        await renderPending(ctx, [prepared], ownerDir, outcomes, failures);
+      }
+    }
   } finally {
+    for (const set of pending) await set.lock?.release();
+  }
+  return { sets: targets.flatMap((target) => outcomes.get(target) ?? []), failures };
+}
+
+/** A complete set is reused (its lock let go); otherwise the set is made ready for the sampler. */
+async function prepareSet(ctx: RenderContext, target: SetTarget, setId: string, lock: RunLock | undefined): Promise<SetOutcome | PendingSet> {
+  try {
+    return await prepareLocked(ctx, target, setId, lock);
+  } catch (error) {
     await lock?.release();
+    throw error;
   }
 }
 
-async function renderLocked(ctx: RenderContext, target: SetTarget, setId: string): Promise<SetOutcome> {
+async function prepareLocked(ctx: RenderContext, target: SetTarget, setId: string, lock: RunLock | undefined): Promise<SetOutcome | PendingSet> {
   const dir = target.dirFor(setId);
   const files = sampleSetFiles(dir);
   const job = samplerJob({
@@ -97,108 +166,165 @@ async function renderLocked(ctx: RenderContext, target: SetTarget, setId: string
     spec: target.spec,
     render: ctx.render,
   });
-  const base = { setId, dir, runId: target.runId, weights: target.weights, images: job.images.length };
-
   const manifest = await readJson<SampleSetManifest>(files.manifest).catch(() => undefined);
   const before = await checkSetImages(job, manifest?.setId === setId ? manifest.images : []);
   if (manifest?.setId === setId && before.ok.length === job.images.length) {
-    const outcome: SetOutcome = { ...base, status: 'reused', rendered: 0, kept: before.ok.length, redone: [] };
+    await lock?.release();
+    const outcome: SetOutcome = { setId, dir, runId: target.runId, weights: target.weights, images: job.images.length, status: 'reused', rendered: 0, kept: before.ok.length, redone: [] };
     ctx.onProgress?.({ type: 'set-done', outcome });
     return outcome;
   }
   // From here on the set is incomplete: no reader may trust an old manifest.
   await rm(files.manifest, { force: true });
-  const redone: { file: string; why: string }[] = [];
-  await discardBad(ctx, job, before.bad, redone);
-  ctx.onProgress?.({ type: 'set-start', setId, runId: target.runId, weights: target.weights.kind, total: job.images.length, todo: job.images.length - before.ok.length });
+  const set: PendingSet = { target, setId, dir, files, job, kept: before.ok.length, redone: [], rendered: 0, env: {}, passes: 0, ...(lock ? { lock } : {}) };
+  await discardBad(ctx, set, before.bad);
   await writeJsonAtomic(files.samplerSpec, job);
+  return set;
+}
 
-  let env: SamplerEnv = {};
-  let rendered = 0;
-  // A second pass only re-renders images the first pass wrote but that failed verification.
-  for (let pass = 1; ; pass++) {
+/**
+ * Runs sampler processes until every pending set is done or failed. A process that dies fails the set it
+ * was on; the sets it never reached go to the next process, unless it died before reaching any set (then
+ * nothing would get further, and every set fails with what it said).
+ */
+async function renderPending(ctx: RenderContext, pending: PendingSet[], ownerDir: string, outcomes: Map<SetTarget, SetOutcome>, failures: SamplingFailedError[]): Promise<void> {
+  const files = samplerBatchFiles(ownerDir);
+  let queue = pending;
+  while (queue.length > 0) {
+    const batch: SamplerBatchSpec = { schemaVersion: SCHEMA_VERSION, protocol: SAMPLER_PROTOCOL, sets: queue.map((set) => set.files.samplerSpec) };
+    await writeJsonAtomic(files.batch, batch);
+    const byId = new Map(queue.map((set) => [set.setId, set]));
+    const seen = new Map<string, SamplerEvent[]>(queue.map((set) => [set.setId, []]));
+    const finished = new Set<string>();
+    const next: PendingSet[] = [];
+    let current: PendingSet | undefined;
+    const settle = (set: PendingSet, verdict: SetOutcome | 'again' | SamplingFailedError) => {
+      if (verdict === 'again') next.push(set);
+      else if (verdict instanceof SamplingFailedError) failures.push(verdict);
+      else outcomes.set(set.target, verdict);
+    };
+
+    const onEvent = async (event: SamplerEvent) => {
+      // events name their set; one that does not (an older sampler) belongs to the set last started
+      const named = event.set_id ?? undefined;
+      const set = (named ? byId.get(named) : undefined) ?? current;
+      if (!set) return;
+      seen.get(set.setId)!.push(event);
+      await appendJsonLine(set.files.events, event);
+      if (event.type === 'start') {
+        current = set;
+        set.passes++;
+        set.env = event.env;
+        ctx.onProgress?.({ type: 'set-start', setId: set.setId, runId: set.target.runId, weights: set.target.weights.kind, total: set.job.images.length, todo: set.job.images.length - set.kept });
+      } else if (event.type === 'image') {
+        if (!event.skipped) set.rendered++;
+        ctx.onProgress?.({
+          type: 'image',
+          setId: set.setId,
+          file: event.file,
+          index: event.index,
+          total: event.total,
+          skipped: event.skipped,
+          ...(event.seconds === undefined ? {} : { seconds: event.seconds }),
+        });
+      } else if (event.type === 'end') {
+        // Checked while the sampler goes on with the next set: a finished set is recorded at once.
+        finished.add(set.setId);
+        settle(set, await finishSet(ctx, set, files.log));
+      }
+    };
     const result = await runSamplerProcess({
       python: ctx.python,
       script: samplerScript(ctx.env),
-      jobFile: files.samplerSpec,
+      jobFile: files.batch,
       env: ctx.env,
       ...(ctx.cwd ? { cwd: ctx.cwd } : {}),
       logFile: files.log,
-      eventsFile: files.events,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
-      onEvent: (event) => forward(ctx, setId, event),
+      onEvent,
     });
-    const start = result.events.find((event) => event.type === 'start');
-    if (start?.type === 'start') env = start.env;
-    rendered += result.events.filter((event) => event.type === 'image' && !event.skipped).length;
-    if (result.aborted) throw new InterruptedError(`sampling of ${setId} interrupted; finished images are kept and the next call resumes`);
-    if (result.exitCode !== 0) {
-      const tail = await logTail(files.log);
-      const { reason, message } = classifyFailure(result, tail);
-      throw new SamplingFailedError(setId, reason, message, tail, failureHint(reason, files.log));
+    if (result.aborted) {
+      const on = current && !finished.has(current.setId) ? current.setId : queue[0]!.setId;
+      throw new InterruptedError(`sampling of ${on} interrupted; finished images are kept and the next call resumes`);
     }
-    const after = await checkSetImages(job);
-    if (after.ok.length === job.images.length) {
-      await writeManifest(files.manifest, ctx, target, setId, after.ok, env);
-      const kept = before.ok.length;
-      const outcome: SetOutcome = { ...base, status: kept > 0 ? 'resumed' : 'rendered', rendered, kept, redone };
-      ctx.onProgress?.({ type: 'set-done', outcome });
-      return outcome;
+    const reachedAny = queue.some((set) => seen.get(set.setId)!.some((event) => event.type === 'start'));
+    const tail = await logTail(files.log);
+    for (const set of queue) {
+      if (finished.has(set.setId)) continue;
+      const events = seen.get(set.setId)!;
+      const said = events.some((event) => event.type === 'error');
+      const started = events.some((event) => event.type === 'start');
+      if (!said && !started && reachedAny && result.exitCode !== 0) {
+        next.push(set); // the process died on another set before reaching this one
+        continue;
+      }
+      if (!said && result.exitCode === 0) {
+        // the sampler says it is done without having ended this set: see what is there
+        settle(set, await finishSet(ctx, set, files.log));
+        continue;
+      }
+      const { reason, message } = classifyFailure({ ...result, events } satisfies SamplerProcessResult, tail);
+      failures.push(new SamplingFailedError(set.setId, reason, message, tail, failureHint(reason, files.log)));
     }
-    if (after.missing.length > 0 || pass >= 2) {
-      const problems = [...after.missing.map((file) => `${file}: missing`), ...after.bad.map((b) => `${b.file}: ${b.why}`)];
-      throw new SamplingFailedError(
-        setId,
-        'bad_output',
-        `the sampler exited 0 but ${problems.length} image(s) are not right: ${problems.slice(0, 5).join('; ')}`,
-        await logTail(files.log),
-        `see ${files.log}; sampling again renders only these images`,
-      );
-    }
-    await discardBad(ctx, job, after.bad, redone);
+    queue = next;
   }
 }
 
-async function discardBad(ctx: RenderContext, job: SamplerJobSpec, bad: { file: string; why: string }[], redone: { file: string; why: string }[]) {
+/** After the sampler ended a set: complete (manifest written), worth one more pass, or failed. */
+async function finishSet(ctx: RenderContext, set: PendingSet, logFile: string): Promise<SetOutcome | 'again' | SamplingFailedError> {
+  const after = await checkSetImages(set.job);
+  if (after.ok.length === set.job.images.length) {
+    await writeManifest(set.files.manifest, ctx, set, after.ok);
+    await set.lock?.release();
+    const outcome: SetOutcome = {
+      setId: set.setId,
+      dir: set.dir,
+      runId: set.target.runId,
+      weights: set.target.weights,
+      images: set.job.images.length,
+      status: set.kept > 0 ? 'resumed' : 'rendered',
+      rendered: set.rendered,
+      kept: set.kept,
+      redone: set.redone,
+    };
+    ctx.onProgress?.({ type: 'set-done', outcome });
+    return outcome;
+  }
+  // A second pass only re-renders images the first pass wrote but that failed verification.
+  if (after.missing.length === 0 && set.passes < 2) {
+    await discardBad(ctx, set, after.bad);
+    return 'again';
+  }
+  const problems = [...after.missing.map((file) => `${file}: missing`), ...after.bad.map((b) => `${b.file}: ${b.why}`)];
+  return new SamplingFailedError(
+    set.setId,
+    'bad_output',
+    `the sampler ended the set but ${problems.length} image(s) are not right: ${problems.slice(0, 5).join('; ')}`,
+    await logTail(logFile),
+    `see ${logFile}; sampling again renders only these images`,
+  );
+}
+
+async function discardBad(ctx: RenderContext, set: PendingSet, bad: { file: string; why: string }[]) {
   for (const entry of bad) {
-    const image = job.images.find((i) => i.file === entry.file)!;
-    await discardImage(job.out_dir, image);
-    redone.push(entry);
-    ctx.onProgress?.({ type: 'redo', setId: job.set_id, file: entry.file, why: entry.why });
+    const image = set.job.images.find((i) => i.file === entry.file)!;
+    await discardImage(set.job.out_dir, image);
+    set.redone.push(entry);
+    ctx.onProgress?.({ type: 'redo', setId: set.setId, file: entry.file, why: entry.why });
   }
 }
 
-function forward(ctx: RenderContext, setId: string, event: SamplerEvent): void {
-  if (event.type !== 'image') return;
-  ctx.onProgress?.({
-    type: 'image',
-    setId,
-    file: event.file,
-    index: event.index,
-    total: event.total,
-    skipped: event.skipped,
-    ...(event.seconds === undefined ? {} : { seconds: event.seconds }),
-  });
-}
-
-async function writeManifest(
-  file: string,
-  ctx: RenderContext,
-  target: SetTarget,
-  setId: string,
-  images: SampleSetManifest['images'],
-  env: SamplerEnv,
-): Promise<void> {
+async function writeManifest(file: string, ctx: RenderContext, set: PendingSet, images: SampleSetManifest['images']): Promise<void> {
   const manifest: Omit<SampleSetManifest, 'schemaVersion'> = {
-    setId,
-    runId: target.runId,
+    setId: set.setId,
+    runId: set.target.runId,
     experiment: ctx.experiment,
-    weights: target.weights,
-    spec: target.spec,
+    weights: set.target.weights,
+    spec: set.target.spec,
     model: { id: ctx.model.id, commit: ctx.model.commit },
     vae: { id: ctx.vae.id, commit: ctx.vae.commit },
     images,
-    env,
+    env: set.env,
     createdAt: new Date().toISOString(),
     render: ctx.render,
   };

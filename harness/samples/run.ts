@@ -1,11 +1,12 @@
-// `sampleRun`: every sample set of one run (final weights, checkpoints) plus the shared control set.
-// What `harness sample` and `harness sweep` (after training) call. Run status is the caller's business.
+// `sampleRun`: every sample set of one run (final weights, checkpoints) plus the shared control set, in
+// one sampler process (one SDXL load). What `harness sample` and `harness sweep` (after training) call.
+// Run status is the caller's business.
 import { stat } from 'node:fs/promises';
 import type { PlanContext } from '../commands/context.ts';
 import { UsageError } from '../errors.ts';
 import { snapshotPath, type RunSpec } from '../plan/planner.ts';
 import { controlLayout, runLayout } from '../store/layout.ts';
-import { renderSet, type RenderContext, type SampleProgress, type SetOutcome, type SetTarget } from './render.ts';
+import { renderSets, type RenderContext, type SampleProgress, type SetOutcome, type SetTarget } from './render.ts';
 import { renderSettings, samplingSpecFrom, type ModelRef, type SpecFilters } from './spec.ts';
 import type { SamplingSpec } from './types.ts';
 import { completeCheckpointSteps, resolveWeights } from './weights.ts';
@@ -74,8 +75,14 @@ export async function sampleRun(options: SampleRunOptions): Promise<SampleRunRes
     const control = controlLayout(storeRoot, config.name);
     targets.push({ runId: null, weights: { kind: 'control' }, spec, dirFor: control.sampleSet, lockFile: control.lock });
   }
-  const sets: SetOutcome[] = [];
-  for (const target of targets) sets.push(await renderSet(ctx, target));
+  const ownerDir = options.run ? runLayout(storeRoot, config.name, options.run.id).dir : controlLayout(storeRoot, config.name).dir;
+  const { sets, failures } = await renderSets(ctx, targets, ownerDir);
+  if (failures.length > 0) {
+    // The other sets are rendered and kept; the first failure speaks for the call.
+    const [first, ...others] = failures;
+    if (others.length > 0) first!.message += ` (also failed: ${others.map((f) => `${f.setId} (${f.reason})`).join(', ')})`;
+    throw first;
+  }
   return { schemaVersion: 1, experiment: config.name, runId: options.run?.id ?? null, sets, skipped };
 }
 

@@ -7,7 +7,7 @@ import { isImageFile } from '../image/index.ts';
 import { sha256 } from '../util/hash.ts';
 import { countMissing, summarise, summarisePerPrompt } from './aggregate.ts';
 import { createFeatureCache, type FeatureCache } from './cache.ts';
-import { emptyStageTimes, type StageTimes } from './extract.ts';
+import { emptyStageTimes, type PreviewRequest, type StageTimes } from './extract.ts';
 import { failedFeatures, type ImageFeatures } from './features.ts';
 import { buildReferenceModel, scoreFeatures, type ReferenceModel } from './markers.ts';
 import { HUMAN_MODELS, humanVersion } from './models.ts';
@@ -22,7 +22,7 @@ export const SCORE_SCHEMA_VERSION = 1;
 export const SCORER_VERSION = `human-${humanVersion()}+features-3`;
 
 export interface ExtractorOptions {
-  /** worker threads; default one per core */
+  /** worker threads; default from the cores and the free memory (defaultWorkers) */
   workers?: number;
   /** where features are cached by image sha256 + scorer version; no cache when absent */
   cacheDir?: string;
@@ -37,8 +37,21 @@ export interface ExtractStats {
   times: StageTimes;
 }
 
+/** Where the workers' previews go (harness/samples/previews.ts): made from the pixels they decode anyway. */
+export interface PreviewSink {
+  request: PreviewRequest;
+  /** each preview a worker made; images whose features came from the cache are not decoded, so get none */
+  write(file: string, sha256: string, png: Uint8Array): Promise<void>;
+}
+
+export interface ExtractOptions {
+  previews?: PreviewSink;
+  /** after each image, with how many of `files` are done */
+  onProgress?: (done: number, total: number) => void;
+}
+
 export interface Extractor {
-  extract(files: readonly string[]): Promise<ImageFeatures[]>;
+  extract(files: readonly string[], options?: ExtractOptions): Promise<ImageFeatures[]>;
   stats(): ExtractStats;
   loadTimes(): Promise<number[]>;
   close(): Promise<void>;
@@ -51,7 +64,7 @@ export function createExtractor(options: ExtractorOptions = {}): Extractor {
   const stats: ExtractStats = { images: 0, cached: 0, times: emptyStageTimes() };
   const getPool = () => (pool ??= createPool(workers));
 
-  const one = async (file: string): Promise<ImageFeatures> => {
+  const one = async (file: string, call: ExtractOptions): Promise<ImageFeatures> => {
     stats.images++;
     let hash: string;
     let bytes: Uint8Array;
@@ -67,16 +80,24 @@ export function createExtractor(options: ExtractorOptions = {}): Extractor {
       options.onImage?.(file, true);
       return cached;
     }
-    const { features, times } = await getPool().extract(file, { bytes, sha256: hash });
+    const { features, times, preview } = await getPool().extract(file, { bytes, sha256: hash }, call.previews?.request);
     for (const stage of Object.keys(times) as (keyof StageTimes)[]) stats.times[stage] += times[stage];
     await cache?.set(features);
+    if (preview && call.previews) await call.previews.write(file, hash, preview);
     options.onImage?.(file, false);
     return features;
   };
 
   return {
     // a bounded window: hashing every file of a large set at once would hold them all in memory
-    extract: (files) => mapLimit(files, workers * 2, one),
+    extract: (files, options = {}) => {
+      let done = 0;
+      return mapLimit(files, workers * 2, async (file) => {
+        const features = await one(file, options);
+        options.onProgress?.(++done, files.length);
+        return features;
+      });
+    },
     stats: () => structuredClone(stats),
     loadTimes: () => getPool().loadTimes(),
     close: async () => {
@@ -120,10 +141,14 @@ export interface ScorerOptions extends ExtractorOptions {
   embeddings?: boolean;
 }
 
+export interface ScoreOptions extends ExtractOptions {
+  names?: readonly string[];
+}
+
 export interface Scorer {
-  scoreFiles(files: readonly string[], options?: { names?: readonly string[] }): Promise<ScoreReport>;
+  scoreFiles(files: readonly string[], options?: ScoreOptions): Promise<ScoreReport>;
   /** every image of a folder, named relative to it */
-  scoreDir(dir: string): Promise<ScoreReport>;
+  scoreDir(dir: string, options?: ExtractOptions): Promise<ScoreReport>;
   readonly reference: ScoreReport['reference'];
   close(): Promise<void>;
 }
@@ -193,7 +218,7 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
     };
 
     const scoreFiles: Scorer['scoreFiles'] = async (files, opts = {}) => {
-      const extracted = await extractor.extract(files);
+      const extracted = await extractor.extract(files, opts);
       const images = extracted.map((f, i) => roundScore(scoreFeatures(opts.names?.[i] ?? files[i]!, f, model), embeddings));
       const perPrompt = summarisePerPrompt(images);
       return {
@@ -210,9 +235,9 @@ export async function createScorer(options: ScorerOptions): Promise<Scorer> {
     return {
       reference,
       scoreFiles,
-      async scoreDir(dir) {
+      async scoreDir(dir, options = {}) {
         const files = await listImages(dir);
-        return scoreFiles(files.map((f) => path.join(dir, f)), { names: files });
+        return scoreFiles(files.map((f) => path.join(dir, f)), { ...options, names: files });
       },
       close: async () => {
         if (owned) await extractor.close();

@@ -1,19 +1,22 @@
 // Feature extraction on all cores: worker threads, each loading the models once, fed one file at a time.
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { emptyStageTimes, type StageTimes } from './extract.ts';
+import { emptyStageTimes, type PreviewRequest, type StageTimes } from './extract.ts';
 import { failedFeatures, type ImageFeatures } from './features.ts';
 import type { WorkerReply, WorkerRequest } from './worker.ts';
 
 export interface Extraction {
   features: ImageFeatures;
   times: StageTimes;
+  /** the preview, when one was asked for and could be made */
+  preview?: Uint8Array | null;
 }
 
 interface Job {
   id: number;
   file: string;
   given?: { bytes: Uint8Array; sha256: string };
+  preview?: PreviewRequest;
   resolve(value: Extraction): void;
   reject(error: Error): void;
 }
@@ -26,14 +29,29 @@ interface Slot {
 
 export interface ExtractorPool {
   /** `given`: the file's bytes and hash when already read; the bytes move to the worker (not copied) */
-  extract(file: string, given?: { bytes: Uint8Array; sha256: string }): Promise<Extraction>;
+  extract(file: string, given?: { bytes: Uint8Array; sha256: string }, preview?: PreviewRequest): Promise<Extraction>;
   /** model load time of each worker, ms (once they are ready) */
   loadTimes(): Promise<number[]>;
   close(): Promise<void>;
 }
 
-export function defaultWorkers(): number {
-  return Math.max(1, os.availableParallelism());
+/** What one worker holds: Human's models and the person mask's (loaded once per worker) and an image in flight. */
+export const WORKER_MEMORY_MB = 320;
+
+export interface MachineShare {
+  cores: number;
+  /** memory free for new allocations (MemAvailable, within a cgroup limit), MB */
+  freeMb: number;
+}
+
+export function machineShare(): MachineShare {
+  const free = typeof process.availableMemory === 'function' ? process.availableMemory() : os.freemem();
+  return { cores: os.availableParallelism(), freeMb: free / 2 ** 20 };
+}
+
+/** One worker per core, as many as the free memory holds (at least one): a 16-core box with 2 GB free gets 6. */
+export function defaultWorkers(machine: MachineShare = machineShare()): number {
+  return Math.max(1, Math.min(machine.cores, Math.floor(machine.freeMb / WORKER_MEMORY_MB)));
 }
 
 export function createPool(size = defaultWorkers()): ExtractorPool {
@@ -53,7 +71,7 @@ export function createPool(size = defaultWorkers()): ExtractorPool {
       slot.job = job;
       const { bytes, sha256 } = job.given ?? {};
       const transfer = bytes && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? [bytes.buffer as ArrayBuffer] : [];
-      slot.worker.postMessage({ id: job.id, file: job.file, ...(bytes ? { bytes, sha256 } : {}) } satisfies WorkerRequest, transfer);
+      slot.worker.postMessage({ id: job.id, file: job.file, ...(bytes ? { bytes, sha256 } : {}), ...(job.preview ? { preview: job.preview } : {}) } satisfies WorkerRequest, transfer);
     }
   };
 
@@ -79,7 +97,7 @@ export function createPool(size = defaultWorkers()): ExtractorPool {
           } else {
             const job = slot.job;
             slot.job = null;
-            if (job && reply.type === 'result') job.resolve({ features: reply.features, times: reply.times });
+            if (job && reply.type === 'result') job.resolve({ features: reply.features, times: reply.times, ...(reply.preview === undefined ? {} : { preview: reply.preview }) });
             // one image failing (e.g. removed mid-run) is that image's result; only a dead worker fails the batch
             else if (job && reply.type === 'error') {
               job.resolve({
@@ -104,11 +122,11 @@ export function createPool(size = defaultWorkers()): ExtractorPool {
   for (const load of loads) load.catch(() => {});
 
   return {
-    extract(file, given) {
+    extract(file, given, preview) {
       if (fatal) return Promise.reject(fatal);
       if (closed) return Promise.reject(new Error('the scoring pool is closed'));
       return new Promise<Extraction>((resolve, reject) => {
-        queue.push({ id: nextId++, file, ...(given ? { given } : {}), resolve, reject });
+        queue.push({ id: nextId++, file, ...(given ? { given } : {}), ...(preview ? { preview } : {}), resolve, reject });
         pump();
       });
     },

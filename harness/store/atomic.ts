@@ -1,6 +1,6 @@
 // Crash-safe writes: a reader sees the old file or the new one, never half of one.
 import { randomBytes } from 'node:crypto';
-import { appendFile, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SCHEMA_VERSION } from './layout.ts';
 
@@ -24,6 +24,21 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
     throw error;
   }
   await syncDir(path.dirname(file));
+}
+
+/**
+ * Temp name and rename, without the fsyncs: for derived data (previews) that is checked when read and made
+ * again when lost. A reader still never sees half a file.
+ */
+export async function replaceFile(file: string, data: string | Uint8Array): Promise<void> {
+  const temp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await writeFile(temp, data);
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
 }
 
 async function syncDir(dir: string): Promise<void> {

@@ -40,6 +40,7 @@ export function controlLayout(storeRoot: string, experiment: string) {
   const dir = path.join(storeRoot, experiment, '_control');
   return {
     dir,
+    samplesDir: path.join(dir, 'samples'),
     sampleSet: (setId: string) => path.join(dir, 'samples', setId),
     scores: (setId: string) => path.join(dir, 'scores', `${setId}.json`),
     lock: path.join(dir, 'lock.json'),
@@ -90,7 +91,21 @@ export function sampleSetFiles(setDir: string) {
     manifest: path.join(setDir, 'set.json'),
     samplerSpec: path.join(setDir, 'sampler-spec.json'),
     events: path.join(setDir, 'events.jsonl'),
-    log: path.join(setDir, 'sample.log'),
+    /** small pictures of the set's images for contact sheets (derived data, see harness/samples/previews.ts) */
+    previewsDir: path.join(setDir, 'previews'),
+    /** named by the sha256 of the PNG it was made from: a re-rendered image never finds a stale preview */
+    preview: (sha256: string, side: number) => path.join(setDir, 'previews', `${sha256}-${side}.png`),
+  };
+}
+
+/**
+ * One sampler process renders every set of a run (the control set too, when it is due): the batch it was
+ * given and its log (stderr, library noise) live in the run's folder beside train.log, or in `_control/`.
+ */
+export function samplerBatchFiles(ownerDir: string) {
+  return {
+    batch: path.join(ownerDir, 'sampler-batch.json'),
+    log: path.join(ownerDir, 'sample.log'),
   };
 }
 

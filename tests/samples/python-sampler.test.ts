@@ -77,6 +77,34 @@ describe('python/sample.py (stub torch/diffusers)', () => {
     expect(events.find((e) => e.type === 'end')?.vram_peak_mb).toBe(1234);
   });
 
+  it('renders final, checkpoint and control sets with one pipeline load, swapping LoRA weights in and out', async () => {
+    const ws = await workspace(await tempDir(), { lora_scale: 0.5 });
+    await fakeTrained(ws, 'baseline');
+    const calls = path.join(ws.dir, 'calls.jsonl');
+    const result = await sampleRun(realSampler(ws, calls, { sets: { checkpoints: 'all', control: true } }));
+    expect(result.sets.map((set) => [set.weights.kind, set.status, set.rendered])).toEqual([
+      ['final', 'rendered', 4],
+      ['checkpoint', 'rendered', 4],
+      ['control', 'rendered', 4],
+    ]);
+    const log = await readJsonLines<Call>(calls);
+    const output = path.join(ws.store, 'tiny', runOf(ws, 'baseline').id, 'output');
+    // the order of the calls that decide pixels: each set gets a fresh scheduler from the model's config and its
+    // own LoRA, which is unloaded before the next set; the control renders on the bare base model
+    const sequence = log.filter((c) => c.call !== 'generate' || (c.generators as number[][])[0]![1] === 11).map((c) =>
+      c.call === 'load_lora' ? `load_lora ${path.relative(output, c.folder as string) || 'output'}` : c.call === 'set_adapters' ? `set_adapters ${(c.weights as number[]).join()}` : c.call,
+    );
+    expect(sequence).toEqual([
+      'vae', 'pipeline', 'to',
+      'scheduler', 'load_lora output', 'set_adapters 0.5', 'generate', 'generate', 'unload_lora',
+      'scheduler', 'load_lora checkpoint-2', 'set_adapters 0.5', 'generate', 'generate', 'unload_lora',
+      'scheduler', 'generate', 'generate',
+    ]);
+    const events = await Promise.all(result.sets.map((set) => readJsonLines<{ type: string; pid?: number; pipeline_loaded?: boolean }>(sampleSetFiles(set.dir).events)));
+    expect(events.map((list) => list.find((e) => e.type === 'loaded')?.pipeline_loaded)).toEqual([true, false, false]);
+    expect(new Set(events.flat().filter((e) => e.type === 'start').map((e) => e.pid)).size).toBe(1);
+  });
+
   it('loads no LoRA for the control set', async () => {
     const ws = await workspace(await tempDir());
     const calls = path.join(ws.dir, 'calls.jsonl');

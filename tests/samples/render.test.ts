@@ -10,7 +10,7 @@ import { sampleRun, type SampleRunOptions } from '../../harness/samples/run.ts';
 import type { SampleSetManifest } from '../../harness/samples/types.ts';
 import { readJsonLines } from '../../harness/store/atomic.ts';
 import { pidAlive } from '../../harness/store/lock.ts';
-import { runLayout, sampleSetFiles } from '../../harness/store/layout.ts';
+import { runLayout, samplerBatchFiles, sampleSetFiles } from '../../harness/store/layout.ts';
 import { sha256 } from '../../harness/util/hash.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { fakeTrained, readLines, runOf, workspace, type Workspace } from './helpers.ts';
@@ -33,8 +33,8 @@ describe('sampleRun with the fixture sampler', () => {
   it('renders final, checkpoint and control sets with complete sidecars, then reuses them for free', async () => {
     const ws = await workspace(await tempDir());
     const weights = await fakeTrained(ws, 'baseline');
-    const log = path.join(ws.dir, 'rendered.jsonl');
-    const first = await sampleRun(options(ws, 'baseline', {}, { FAKE_SAMPLER_LOG: log }));
+    const rendered = path.join(ws.dir, 'rendered.jsonl');
+    const first = await sampleRun(options(ws, 'baseline', {}, { FAKE_SAMPLER_LOG: rendered }));
     expect(first.sets.map((s) => [s.weights.kind, s.status, s.rendered])).toEqual([
       ['final', 'rendered', 4],
       ['checkpoint', 'rendered', 4],
@@ -75,14 +75,17 @@ describe('sampleRun with the fixture sampler', () => {
     expect(manifest.images).toHaveLength(4);
     expect(manifest.images[0]).toEqual({ promptId: 'portrait', seed: 11, file: 'portrait__s11.png', sha256: expect.any(String), width: 64, height: 64 });
     expect(manifest.env).toHaveProperty('fixture');
-    const stdoutNoise = await readFile(sampleSetFiles(final.dir).log, 'utf8');
-    expect(stdoutNoise).toContain('just noise the harness must send to the log');
-    expect(stdoutNoise).toContain('fixture: rendering 4 of 4');
+    // one sampler process for the run's sets and the control: its noise and stderr go to the run's sample.log
+    const log = await readFile(samplerBatchFiles(runLayout(ws.store, 'tiny', runOf(ws, 'baseline').id).dir).log, 'utf8');
+    expect(log).toContain('just noise the harness must send to the log');
+    for (const set of first.sets) expect(log).toContain(`fixture: rendering 4 of 4 of ${set.setId}`);
+    const starts = await Promise.all(first.sets.map(async (set) => (await readJsonLines<{ type: string; pid?: number }>(sampleSetFiles(set.dir).events)).filter((e) => e.type === 'start')));
+    expect(new Set(starts.flat().map((e) => e.pid)).size).toBe(1);
 
-    const before = (await readLines(log)).length;
-    const again = await sampleRun(options(ws, 'baseline', {}, { FAKE_SAMPLER_LOG: log }));
+    const before = (await readLines(rendered)).length;
+    const again = await sampleRun(options(ws, 'baseline', {}, { FAKE_SAMPLER_LOG: rendered }));
     expect(again.sets.map((s) => [s.setId, s.status, s.rendered])).toEqual(first.sets.map((s) => [s.setId, 'reused', 0]));
-    expect((await readLines(log)).length).toBe(before);
+    expect((await readLines(rendered)).length).toBe(before);
   });
 
   it('derives images from the face photos deterministically: same spec, same bytes; other weights, other pixels', async () => {
@@ -125,6 +128,65 @@ describe('sampleRun with the fixture sampler', () => {
     const events = await readJsonLines<{ type: string; file?: string; skipped?: boolean }>(sampleSetFiles(dir).events);
     expect(events.filter((e) => e.type === 'image' && e.skipped).map((e) => e.file).sort()).toEqual([...firstTwo].sort());
     await stat(sampleSetFiles(dir).manifest);
+  });
+
+  it('renders all sets of a run in one process; a crash fails only the set it was on, the next process does the rest', async () => {
+    const ws = await workspace(await tempDir());
+    await fakeTrained(ws, 'baseline');
+    const rendered = path.join(ws.dir, 'rendered.jsonl');
+    // final (4 images) complete, then killed after the 2nd image of the checkpoint set
+    const crash = await sampleRun(options(ws, 'baseline', {}, { FAKE_SAMPLER_LOG: rendered, FAKE_SAMPLER_CRASH_AFTER: '6' })).catch((e) => e);
+    expect(crash).toBeInstanceOf(SamplingFailedError);
+    expect(crash).toMatchObject({ reason: 'crashed', setId: expect.stringMatching(/^ckpt2-/), message: expect.stringMatching(/SIGKILL/) });
+    const lines = await readLines(rendered);
+    const bySet = (prefix: string) => lines.filter((l) => l.set_id.startsWith(prefix));
+    expect([bySet('final').length, bySet('ckpt2').length, bySet('control').length]).toEqual([4, 2, 4]);
+    // the crashed process did final and half the checkpoint; a second process did the control
+    expect(new Set([...bySet('final'), ...bySet('ckpt2')].map((l) => l.pid)).size).toBe(1);
+    expect(bySet('control')[0]!.pid).not.toBe(bySet('final')[0]!.pid);
+    const samples = runLayout(ws.store, 'tiny', runOf(ws, 'baseline').id).samplesDir;
+    const setDir = (prefix: string) => path.join(samples, lines.find((l) => l.set_id.startsWith(prefix))!.set_id);
+    await stat(sampleSetFiles(setDir('final')).manifest);
+    await expect(stat(sampleSetFiles(setDir('ckpt2')).manifest)).rejects.toThrow();
+
+    const resumed = await sampleRun(options(ws, 'baseline', {}, { FAKE_SAMPLER_LOG: rendered }));
+    expect(resumed.sets.map((set) => [set.weights.kind, set.status, set.kept, set.rendered])).toEqual([
+      ['final', 'reused', 4, 0],
+      ['checkpoint', 'resumed', 2, 2],
+      ['control', 'reused', 4, 0],
+    ]);
+    const again = (await readLines(rendered)).slice(lines.length);
+    expect(again.map((l) => l.file).sort()).toEqual(['forest__s11.png', 'forest__s22.png']);
+  });
+
+  it('fails only the set that ran out of memory, in the same process as the others', async () => {
+    const ws = await workspace(await tempDir());
+    await fakeTrained(ws, 'baseline');
+    const rendered = path.join(ws.dir, 'rendered.jsonl');
+    const progress: SampleProgress[] = [];
+    const oom = await sampleRun(
+      options(ws, 'baseline', { onProgress: (p) => progress.push(p) }, { FAKE_SAMPLER_LOG: rendered, FAKE_SAMPLER_FAIL: 'oom', FAKE_SAMPLER_FAIL_ONLY: 'ckpt' }),
+    ).catch((e) => e);
+    expect(oom).toMatchObject({ reason: 'oom', setId: expect.stringMatching(/^ckpt2-/), hint: expect.stringMatching(/--batch-size/) });
+    const done = progress.flatMap((p) => (p.type === 'set-done' ? [[p.outcome.weights.kind, p.outcome.status]] : []));
+    expect(done).toEqual([
+      ['final', 'rendered'],
+      ['control', 'rendered'],
+    ]);
+    const lines = await readLines(rendered);
+    expect(lines).toHaveLength(8);
+    expect(new Set(lines.map((l) => l.pid)).size).toBe(1);
+  });
+
+  it('fails every set at once when the sampler dies before reaching any (no process per set)', async () => {
+    const ws = await workspace(await tempDir());
+    await fakeTrained(ws, 'baseline');
+    const broken = path.join(ws.dir, 'no-such-sampler.mjs');
+    const error = await sampleRun(options(ws, 'baseline', {}, { HARNESS_SAMPLER_SCRIPT: broken })).catch((e) => e);
+    expect(error).toMatchObject({ reason: 'crashed', message: expect.stringMatching(/exited with code 1 \(also failed: ckpt2-\S+ \(crashed\), control-\S+ \(crashed\)\)/) });
+    const log = await readFile(samplerBatchFiles(runLayout(ws.store, 'tiny', runOf(ws, 'baseline').id).dir).log, 'utf8');
+    expect(log.match(/^=== /gm)).toHaveLength(1);
+    expect(log).toContain('no-such-sampler.mjs');
   });
 
   it('detects a corrupt PNG written by the sampler and renders it again', async () => {

@@ -1,6 +1,8 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { previewFile } from '../../harness/samples/previews.ts';
+import type { SampleSetManifest } from '../../harness/samples/types.ts';
 import { harness } from '../helpers/cli.ts';
 import { FIXTURE_SCRIPT, readJsonLinesOf, runIds, runSweep, storeDigest, sweepWorkspace } from './helpers.ts';
 
@@ -28,6 +30,14 @@ describe('harness sweep', () => {
     // the shared control set is rendered and scored once
     const control = path.join(ws.store, 'sweep-exp', '_control');
     expect((await stat(path.join(control, 'scores'))).isDirectory()).toBe(true);
+    // scoring left every image's preview beside it, for the report's contact sheets
+    for (const owner of [...ids, '_control']) {
+      const samples = path.join(ws.store, 'sweep-exp', owner, 'samples');
+      for (const setId of await readdir(samples)) {
+        const manifest = JSON.parse(await readFile(path.join(samples, setId, 'set.json'), 'utf8')) as SampleSetManifest;
+        for (const image of manifest.images) expect((await stat(previewFile(path.join(samples, setId), image.sha256))).size, `${setId}/${image.file}`).toBeGreaterThan(0);
+      }
+    }
     // the final table and the report
     expect(first.stdout).toMatch(/baseline-[0-9a-f]{8}\s+done/);
     // --no-preflight with a stand-in trainer: no GPU was seen, so the table does not speak of one
