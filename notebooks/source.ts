@@ -98,7 +98,6 @@ STORE = KEEP + '/runs'
 # stack standing in for CUDA: these two variables select experiments/demo.yaml's tiny SDXL and its packages.
 REQUIREMENTS = os.environ.get('HARNESS_NOTEBOOK_REQUIREMENTS', 'python/requirements-cuda.txt')
 EXPERIMENT = os.environ.get('HARNESS_NOTEBOOK_EXPERIMENT', 'experiments/tok-boy.yaml')
-CPU_STANDIN = REQUIREMENTS.endswith('requirements-cpu.txt')
 PYTHON = os.environ.get('HARNESS_PYTHON') or sys.executable   # pip installs into the Python the harness runs
 
 def gpu_list():
@@ -285,7 +284,7 @@ The pinned versions the harness is tested with; torch from the CUDA 12.6 builds 
   code('python', String.raw`sh(f'{shlex.quote(PYTHON)} -m pip install -r {REQUIREMENTS}', 'pip install')
 os.environ['HARNESS_PYTHON'] = PYTHON
 # On the CPU stand-in (tests) doctor rightly says that torch sees no CUDA GPU; the sweep trains on the CPU there.
-harness(f'doctor {EXPERIMENT}', ok=(0, 1) if CPU_STANDIN else (0,))`),
+harness(f'doctor {EXPERIMENT}')`),
   md('dataset-md', `## 6. The dataset (seconds; captioning about 1 min)
 The experiment reads its photos from \`dataset.dir\`, relative to the experiment file: \`data/tok-boy\` in the
 checkout. This links that folder to *DATASET* (replacing a link left from an earlier session) and checks what
@@ -321,7 +320,7 @@ harness(f'dataset check --experiment {EXPERIMENT}')`),
 The training script at the pinned diffusers commit (sha256-checked) and the base model and VAE at the commits
 pinned in the experiment file (\`harness pin … --update\` moves them deliberately, changing every run id),
 downloaded with progress into the runtime's Hugging Face cache.`),
-  code('setup', String.raw`harness(f'setup {EXPERIMENT}', ok=(0, 1) if CPU_STANDIN else (0,))`),
+  code('setup', String.raw`harness(f'setup {EXPERIMENT}')`),
   md('baseline-md', `## 8. The baseline first (about 1–1½ h on a T4)
 One run, then its samples and scores: look at them in the report before training the variants. Already done
 in an earlier session? It is skipped at once.`),

@@ -56,7 +56,7 @@ describe('config warnings and checkpoint limits', () => {
     const text = MINIMAL.replace('  lr_warmup_steps: 0\n', '').replace('max_train_steps: 20', 'max_train_steps: 8').replace('checkpointing_steps: 10', 'checkpointing_steps: 4').replace('seed: 0', 'seed: 0\n  lr_scheduler: cosine');
     const warnings = parseExperiment('exp.yaml', text).warnings.map((w) => w.message);
     expect(warnings).toContain(
-      "baseline: lr_scheduler cosine warms up for 500 steps (the script's default), longer than the whole run of 8 steps: the learning rate only reaches 1.6% of 0.0001 (0.0000016); set lr_warmup_steps below 8, e.g. 0",
+      "baseline: lr_scheduler cosine warms up for 500 steps (the script's default), longer than the whole run of 8 steps: the learning rate reaches at most 1.6% of 0.0001 (0.0000016); set lr_warmup_steps below 8, e.g. 0",
     );
   });
 
