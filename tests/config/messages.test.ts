@@ -2,19 +2,10 @@
 // A6, B5): what a typo or a trap looks like, said where it is, with what was written.
 import { describe, expect, it } from 'vitest';
 import { parseExperiment } from '../../harness/config/load.ts';
-import { ConfigError, type Problem } from '../../harness/errors.ts';
+import type { Problem } from '../../harness/errors.ts';
 import { parseSetOverrides } from '../../harness/pipeline/set-overrides.ts';
-import { MINIMAL } from '../helpers/experiment.ts';
+import { MINIMAL, problemsOf } from '../helpers/experiment.ts';
 
-function problemsOf(text: string): Problem[] {
-  try {
-    parseExperiment('exp.yaml', text);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 const byKey = (problems: Problem[]) => Object.fromEntries(problems.map((p) => [p.key, p.message]));
 

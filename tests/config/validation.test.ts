@@ -2,20 +2,10 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseExperiment } from '../../harness/config/load.ts';
-import { ConfigError, type Problem } from '../../harness/errors.ts';
 import { harness } from '../helpers/cli.ts';
-import { MINIMAL } from '../helpers/experiment.ts';
+import { MINIMAL, problemsOf } from '../helpers/experiment.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
-function problemsOf(text: string): Problem[] {
-  try {
-    parseExperiment('exp.yaml', text);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 function lineOf(text: string, needle: string): number {
   return text.split('\n').findIndex((line) => line.includes(needle)) + 1;

@@ -1,6 +1,8 @@
 // A small valid experiment, as YAML text, for tests that need one.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseExperiment } from '../../harness/config/load.ts';
+import { ConfigError, type Problem } from '../../harness/errors.ts';
 import { REPO } from './cli.ts';
 
 export const TOK_BOY = path.join(REPO, 'experiments', 'tok-boy.yaml');
@@ -66,3 +68,14 @@ samples:
       prompt: a photo of TOK boy, portrait
   seeds: [1, 2]
 `;
+
+/** The problems of an experiment text that must not parse (a ConfigError); throws if it parses. */
+export function problemsOf(text: string): Problem[] {
+  try {
+    parseExperiment('exp.yaml', text);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}

@@ -100,6 +100,20 @@ export async function ship(input: ShipInput): Promise<ShipResult> {
   let runFiles = await runFilesDue(input, config, summary, completing);
   const batchLimits = input.batch ?? DEFAULT_BATCH;
 
+  // What W&B acknowledged with a file_stream request: the media it announced, the summary, the run's end.
+  const delivered = async (body: FileStreamBody, announced: ReturnType<typeof announce>, withSummary: boolean): Promise<void> => {
+    acknowledge(state, announced);
+    if (withSummary) {
+      state.summaryAcked = currentSummary;
+      result.summarySent = true;
+    }
+    if (body.complete) {
+      state.completed = { exitCode: state.finished!.exitCode, at: new Date().toISOString() };
+      result.completed = true;
+    }
+    await save();
+  };
+
   while (state.historyAcked < ledger.length) {
     const start = state.historyAcked;
     const batch: string[] = [];
@@ -121,16 +135,7 @@ export async function ship(input: ShipInput): Promise<ShipResult> {
     await client.fileStream(run, body, send);
     state.historyAcked = start + batch.length;
     result.historySent += batch.length;
-    acknowledge(state, announced);
-    if (withSummary) {
-      state.summaryAcked = currentSummary;
-      result.summarySent = true;
-    }
-    if (body.complete) {
-      state.completed = { exitCode: state.finished!.exitCode, at: new Date().toISOString() };
-      result.completed = true;
-    }
-    await save();
+    await delivered(body, announced, withSummary);
   }
   result.filesUploaded += await uploadAll(input, run, runFiles, save);
   const body: FileStreamBody = {};
@@ -140,16 +145,7 @@ export async function ship(input: ShipInput): Promise<ShipResult> {
   if (completing && !result.completed) Object.assign(body, { complete: true, exitcode: state.finished!.exitCode });
   if (Object.keys(body).length > 0) {
     await client.fileStream(run, body, send);
-    acknowledge(state, announced);
-    if (withSummary) {
-      state.summaryAcked = currentSummary;
-      result.summarySent = true;
-    }
-    if (body.complete) {
-      state.completed = { exitCode: state.finished!.exitCode, at: new Date().toISOString() };
-      result.completed = true;
-    }
-    await save();
+    await delivered(body, announced, withSummary);
   }
   return result;
 }
