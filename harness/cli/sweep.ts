@@ -227,9 +227,10 @@ export function renderSweep(r: SweepResult, io: Io, syncCommand?: (runId: string
   if (elsewhere.length) lines.push(`${elsewhere.length} run(s) are in the hands of another process: ${elsewhere.map((e) => `${e.id} (${e.message})`).join(', ')}`);
   if (r.failFastStopped) lines.push('--fail-fast stopped the sweep after a failure');
   if (r.interrupted) lines.push('interrupted: run the same command again to resume');
+  // what W&B still lacks first; the report (and the check) last, where the eye lands when the sweep ends
+  for (const run of r.runs) if (run.wandb) lines.push(wandbBehindLine(run.id, run.wandb, io, syncCommand?.(run.id)));
   if (r.report) lines.push(`report: ${r.report.path}`);
   if (r.check) lines.push(`regression check: ${r.check.verdict} (${r.check.tier} tier) · ${r.check.report}`);
-  for (const run of r.runs) if (run.wandb) lines.push(wandbBehindLine(run.id, run.wandb, io, syncCommand?.(run.id)));
   if (r.check?.inconclusive) lines.push(`  ${r.check.inconclusive.reason}`, `  way out: ${r.check.inconclusive.hint}`);
   return lines.join('\n');
 }

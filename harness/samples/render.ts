@@ -237,7 +237,9 @@ async function renderPending(ctx: RenderContext, pending: PendingSet[], ownerDir
       python: ctx.python,
       script: samplerScript(ctx.env),
       jobFile: files.batch,
-      env: ctx.env,
+      // on the CPU one torch thread per process unless the caller set one: torch's default (a thread per core)
+      // made each 64 px image take 10–21 s instead of about 1 s on a busy 2-core machine, as in training
+      env: ctx.render.device === 'cpu' && !ctx.env.OMP_NUM_THREADS ? { ...ctx.env, OMP_NUM_THREADS: '1' } : ctx.env,
       ...(ctx.cwd ? { cwd: ctx.cwd } : {}),
       logFile: files.log,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
