@@ -67,23 +67,41 @@ function render(report: ScoreReport, io: Io): string {
 }
 
 /** On a terminal, one live line on stderr: images scored, images/s, ETA, workers. Nothing otherwise. */
-export function scoreProgress(io: Io, now: () => number = () => performance.now()): { update: (p: ScoreProgress) => void; finish: () => void } {
+/**
+ * How far `harness score` is. On a terminal: one live line (images done, images/s, ETA, workers), redrawn at
+ * most every quarter second and cleared at the end. Elsewhere (logs, notebooks): one plain line per reference
+ * photo and per image, so a long scoring is never silent.
+ */
+export function scoreProgress(
+  io: Io,
+  now: () => number = () => performance.now(),
+): { update: (p: ScoreProgress) => void; reference: (r: { done: number; total: number; file: string }) => void; finish: () => void } {
   const tty = Boolean(io.stderr.isTTY);
   let started = 0;
   let lastDraw = -Infinity;
   let drawn = false;
+  const rateAndEta = (p: ScoreProgress, t: number): string[] => {
+    const seconds = (t - started) / 1000;
+    const rate = p.done > 0 && seconds > 0 ? p.done / seconds : null;
+    return rate === null ? [] : [`${rate.toFixed(1)} images/s`, `ETA ${duration((p.total - p.done) / rate)}`];
+  };
   return {
+    reference(r) {
+      if (tty) {
+        io.stderr.write(`\r\u001b[K${`reading the reference photos ${r.done}/${r.total}`.slice(0, Math.max(40, (io.stderr.columns || 120) - 1))}`);
+        drawn = true;
+      } else io.stderr.write(`${io.style.dim(`reference ${r.done}/${r.total}`)} ${r.file}\n`);
+    },
     update(p) {
-      if (!tty) return;
       const t = now();
       if (p.done === 0) started = t;
+      if (!tty) {
+        if (p.done > 0) io.stderr.write(`${io.style.dim(`scored ${p.done}/${p.total}`)} ${rateAndEta(p, t).join(' · ')}\n`.replace(/ \n$/, '\n'));
+        return;
+      }
       if (p.done !== 0 && p.done !== p.total && t - lastDraw < 250) return;
       lastDraw = t;
-      const seconds = (t - started) / 1000;
-      const rate = p.done > 0 && seconds > 0 ? p.done / seconds : null;
-      const parts = [`scoring ${p.done}/${p.total} images`];
-      if (rate !== null) parts.push(`${rate.toFixed(1)} images/s`, `ETA ${duration((p.total - p.done) / rate)}`);
-      parts.push(`${p.workers} worker${p.workers === 1 ? '' : 's'}`);
+      const parts = [`scoring ${p.done}/${p.total} images`, ...rateAndEta(p, t), `${p.workers} worker${p.workers === 1 ? '' : 's'}`];
       const width = Math.max(40, (io.stderr.columns || 120) - 1);
       io.stderr.write(`\r\u001b[K${parts.join(' · ').slice(0, width)}`);
       drawn = true;
@@ -153,6 +171,7 @@ Examples:
           embeddings: Boolean(opts.embeddings),
           signal: stop.signal,
           onProgress: progress.update,
+          onReference: progress.reference,
         });
       } finally {
         progress.finish();

@@ -21,6 +21,8 @@ export interface ScoreOptions {
   embeddings?: boolean;
   /** images of the folder scored so far (0 when scoring starts, after the models and the references) */
   onProgress?: (progress: ScoreProgress) => void;
+  /** each reference photo read, before the images (the references are scored first, for the ceilings) */
+  onReference?: (progress: { done: number; total: number; file: string }) => void;
   signal?: AbortSignal;
 }
 
@@ -68,8 +70,9 @@ export async function score(options: ScoreOptions): Promise<ScoreResult> {
     embeddings: options.embeddings ?? false,
     ...(options.cache ? { cacheDir: path.resolve(options.cwd, options.cache) } : {}),
     workers,
-    onImage: () => {
+    onImage: (file) => {
       progress.done += 1;
+      if (progress.phase === 'reference') options.onReference?.({ done: progress.done, total: progress.total, file: path.basename(file) });
     },
   });
   // interrupted while the references are read: the worker threads go with the process (main exits on 130)

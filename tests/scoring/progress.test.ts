@@ -44,13 +44,18 @@ describe('score progress', () => {
     ]);
   });
 
-  it('prints nothing when stderr is not a terminal (logs, --json in scripts)', () => {
+  it('prints one plain line per reference photo and per image when stderr is not a terminal (logs, notebooks)', () => {
     const io = fakeIo(false);
-    const progress = scoreProgress(io);
+    let clock = 0;
+    const progress = scoreProgress(io, () => clock);
+    progress.reference({ done: 1, total: 1, file: 'ref.png' });
     progress.update({ done: 0, total: 2, workers: 1 });
+    clock = 1000;
+    progress.update({ done: 1, total: 2, workers: 1 });
+    clock = 2000;
     progress.update({ done: 2, total: 2, workers: 1 });
     progress.finish();
-    expect(io.err).toEqual([]);
+    expect(io.err).toEqual(['reference 1/1 ref.png\n', 'scored 1/2 1.0 images/s · ETA 1s\n', 'scored 2/2 1.0 images/s · ETA 0s\n']);
   });
 
   it('is told by the score command after each image, from 0 to all of them', async () => {
