@@ -70,6 +70,7 @@ export async function run(options: RunCommandOptions): Promise<RunCommandResult>
   await checkUpFront(context, [spec], {
     python: machine.python,
     device: machine.device,
+    probe: machine.probe,
     preflight: options.preflight ?? true,
     cwd: options.cwd,
     env: options.env,
@@ -85,7 +86,7 @@ export async function run(options: RunCommandOptions): Promise<RunCommandResult>
   }
   const tookOver = lock.tookOverFrom ? [`took over a stale lock of pid ${lock.tookOverFrom.pid} on ${lock.tookOverFrom.host}`] : [];
   for (const warning of tookOver) options.reporter?.warn(warning);
-  const session = openSession({ context, script, cwd: options.cwd, env: options.env, ...pipelineFlags(options), ...machine });
+  const session = openSession({ context, script, cwd: options.cwd, env: options.env, ...pipelineFlags(options), python: machine.python, device: machine.device });
   const mirror = session.mirror(spec);
   let exitCode = 1;
   try {

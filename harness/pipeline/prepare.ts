@@ -77,13 +77,14 @@ export async function probeDevice(python: string, options: { cwd: string; env: N
 
 /**
  * For `sweep` and `run`: the Python (made if the experiment asks for its own), the built models, and the
- * device: --device, else what the machine has (one probe of the Python). Progress lines go to `say`.
+ * device: --device, else what the machine has (one probe of the Python, returned for the up-front check;
+ * null when --device made it unnecessary). Progress lines go to `say`.
  */
 export async function prepareForRuns(
   context: { experiment: Experiment; hubCache: string },
   options: { python?: string | undefined; device?: 'cuda' | 'cpu' | undefined; cwd: string; env: NodeJS.ProcessEnv; signal?: AbortSignal | undefined },
   say: (message: string) => void,
-): Promise<{ python: string; device: 'cuda' | 'cpu' }> {
+): Promise<{ python: string; device: 'cuda' | 'cpu'; probe: EnvProbe | null }> {
   const prepared = await prepareMachine({
     experiment: context.experiment,
     hubCache: context.hubCache,
@@ -94,7 +95,8 @@ export async function prepareForRuns(
     ...(options.signal ? { signal: options.signal } : {}),
   });
   const python = prepared.python.python;
-  if (options.device) return { python, device: options.device };
-  const { device } = await probeDevice(python, { cwd: options.cwd, env: options.env });
-  return { python, device };
+  if (options.device) return { python, device: options.device, probe: null };
+  // the probe is handed on: the up-front check reads the same facts, and each probe imports torch
+  const { probe, device } = await probeDevice(python, { cwd: options.cwd, env: options.env });
+  return { python, device, probe };
 }

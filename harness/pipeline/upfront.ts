@@ -10,7 +10,7 @@ import type { RunSpec } from '../plan/planner.ts';
 import { runLayout } from '../store/layout.ts';
 import { readStatus, trainingDone } from '../store/status.ts';
 import { envCheck } from '../train/envcheck.ts';
-import { probeEnv } from '../train/envinfo.ts';
+import { probeEnv, type EnvProbe } from '../train/envinfo.ts';
 import { checkTrainingDataset, type PreflightFinding } from '../train/preflight.ts';
 
 export interface UpFrontResult {
@@ -22,6 +22,8 @@ export interface UpFrontResult {
 
 export interface UpFrontOptions {
   python: string;
+  /** what python/envinfo.py said of `python` already (prepareForRuns); probed here when absent */
+  probe?: EnvProbe | null;
   /** where the runs train (default: what the machine has) */
   device?: 'cuda' | 'cpu';
   /** false: --no-preflight (stand-in trainers): the Python/GPU check is skipped, the dataset is still checked */
@@ -59,7 +61,7 @@ export async function checkUpFront(context: PlanContext, runs: RunSpec[], option
 
   let gpuSeen: boolean | null = null;
   if (options.preflight) {
-    const probe = await probeEnv(options.python, { cwd: options.cwd, env: options.env });
+    const probe = options.probe ?? (await probeEnv(options.python, { cwd: options.cwd, env: options.env }));
     const check = envCheck(probe, toTrain.map((run) => run.settings), context.experiment.config.base.diffusers.release, options.device);
     errors.push(...check.errors);
     warnings.push(...check.warnings);

@@ -124,6 +124,7 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
   const upFront = await checkUpFront(context, runs, {
     python: machine.python,
     device: machine.device,
+    probe: machine.probe,
     preflight: options.preflight ?? true,
     cwd: options.cwd,
     env: options.env,
@@ -131,7 +132,7 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
   });
   for (const warning of upFront.warnings) options.reporter.warn?.(warning);
   await ensureStoreUsable(experimentDir(planned.storeRoot, planned.experiment.name), minFreeMb(options.env));
-  const session = openSession({ context, script, cwd: options.cwd, env: options.env, ...pipelineFlags(options), ...machine });
+  const session = openSession({ context, script, cwd: options.cwd, env: options.env, ...pipelineFlags(options), python: machine.python, device: machine.device });
   options.reporter.start?.(runs);
   const state = new SweepState(runs, options, context, session, startedAt);
   state.gpuSeen = upFront.gpuSeen;
