@@ -60,6 +60,15 @@ describe('W&B HTTP: retries', () => {
     expect(retryAfterMs('soon', Date.now())).toBeNull();
   });
 
+  it('backs off even when Retry-After says 0: a failing server never gets a hot loop of retries', async () => {
+    const clock = recordingClock();
+    const client = await clientWithRun(clock);
+    server!.inject({ match: { path: '/file_stream' }, times: 3, action: { status: 503, retryAfter: '0' } });
+    await client.fileStream(ref, { complete: true, exitcode: 0 }, { deadline: clock.now() + 60_000 });
+    expect(clock.waits).toEqual([1_000, 2_000, 4_000]);
+    expect(server!.run('r1')!.complete).toBe(true);
+  });
+
   it('gives up instead of waiting past its deadline', async () => {
     const clock = recordingClock();
     const client = await clientWithRun(clock);

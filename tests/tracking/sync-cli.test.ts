@@ -84,7 +84,7 @@ describe('harness sync', () => {
 
   it('exits 3 when W&B keeps failing, keeping the data pending for the next sync', async () => {
     server = await fakeWandb();
-    server.inject({ match: { path: '/file_stream' }, times: 1_000, action: { status: 503, retryAfter: '0' } });
+    server.inject({ match: { path: '/file_stream' }, times: Number.POSITIVE_INFINITY, action: { status: 503, retryAfter: '0' } });
     const { dir, store, experiment, done } = await setUp();
     const env = { WANDB_API_KEY: KEY, WANDB_BASE_URL: server.url, ...FAST_ENV };
     const failing = await harness(['sync', experiment, '--store', store, '--json', '--timeout', '1'], { cwd: dir, env });

@@ -1,6 +1,7 @@
 // One HTTP exchange with W&B, robustly and as the official client does it: a fresh request per attempt,
 // a per-attempt timeout, backoff with jitter on 429/5xx/network errors (and on 409 where the caller says
-// so: UpsertBucket), Retry-After honoured, an overall deadline, and no pacing between requests. Nothing
+// so: UpsertBucket), Retry-After honoured as the least wait (a `Retry-After: 0` never makes a hot loop of
+// retries against a failing server), an overall deadline, and no pacing between requests. Nothing
 // here logs; errors say what went wrong in plain words and never carry the Authorization header.
 
 export interface RetryPolicy {
@@ -127,7 +128,8 @@ export class Http {
         if (!error.error.retryable || request.once || options.signal?.aborted) throw error.error;
         waitMs = error.retryAfterMs;
       }
-      const delay = waitMs ?? this.backoff(attempt);
+      // The server's Retry-After is the earliest retry, never a reason to retry sooner than the backoff.
+      const delay = Math.max(waitMs ?? 0, this.backoff(attempt));
       // Waiting past the deadline helps nobody: give up now and leave the data pending.
       if (this.clock.now() + delay >= options.deadline) throw lastError;
       try {
