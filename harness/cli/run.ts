@@ -187,7 +187,12 @@ Examples:
 // Training progress on stderr (stdout stays clean for --json): one live line on a TTY, plain periodic
 // lines otherwise (logs, CI). Exported for `harness sweep`.
 
-export function progressReporter(io: Io, options: { plainEverySeconds?: number } = {}): TrainReporter & { finish(): void } {
+/**
+ * Training progress on stderr: a live line redrawn at most every 250 ms on a TTY; otherwise (logs,
+ * notebooks) a plain line at each tenth of the run and at least every `plainEverySeconds` (30). `newRun()`
+ * starts the tenths again for the next run of a sweep, so every run's progress is shown, not only the first's.
+ */
+export function progressReporter(io: Io, options: { plainEverySeconds?: number } = {}): TrainReporter & { finish(): void; newRun(): void } {
   const tty = Boolean(io.stderr.isTTY);
   const every = (options.plainEverySeconds ?? 30) * 1000;
   let live = false;
@@ -232,6 +237,10 @@ export function progressReporter(io: Io, options: { plainEverySeconds?: number }
     finish() {
       if (pending && tty) draw(pending);
       clear();
+    },
+    newRun() {
+      lastDecile = -1;
+      lastPlain = 0;
     },
   };
 }

@@ -4,6 +4,7 @@ import { ExitCode } from '../errors.ts';
 import type { PipelineFlags } from '../pipeline/session.ts';
 import type { RunSpec } from '../plan/planner.ts';
 import type { SweepReporter, SweepResult } from '../sweep/sweep.ts';
+import { SweepEta } from '../sweep/eta.ts';
 import type { ProgressSnapshot } from '../train/progress.ts';
 import { collectList, datasetOption, deprecated, jsonOption, modelOptions, pythonOption, reportDirOption, scriptOption, SHARED_FLAGS, storeOption, unpinnedOption, wholeNumber } from './common.ts';
 import { exitCodesHelp } from './contract.ts';
@@ -149,8 +150,8 @@ function definedOnly<T extends object>(object: T): Partial<T> {
 
 /**
  * Timestamped lines for every step of the sweep; training progress as a live line on a TTY, prefixed with
- * the sweep's position and an ETA for the rest of it (the current run's ETA plus the remaining runs'
- * steps at the measured s/it).
+ * the sweep's position and an ETA for the rest of it (sweep/eta.ts: the current run's ETA plus the
+ * remaining runs' steps at the measured s/it, and the measured time around training; "≥" until measured).
  */
 function sweepView(io: Io): { reporter: SweepReporter; finish(): void } {
   const progress = progressReporter(io);
@@ -158,12 +159,15 @@ function sweepView(io: Io): { reporter: SweepReporter; finish(): void } {
   let order: RunSpec[] = [];
   const warned = new Set<string>();
   const imageLine = sampleImageLines();
+  const eta = new SweepEta();
+  const now = () => performance.now() / 1000;
   const sweepPrefix = (run: RunSpec, snapshot: ProgressSnapshot): string => {
     const index = order.findIndex((r) => r.id === run.id);
     const position = `[run ${index + 1}/${order.length}]`;
     if (snapshot.secondsPerStep === null || snapshot.etaSeconds === null) return position;
-    const remaining = order.slice(index + 1).reduce((sum, r) => sum + (r.steps?.maxTrainSteps ?? Number(r.settings.max_train_steps ?? 0)), 0);
-    return `${position.slice(0, -1)}, sweep ETA ${duration(snapshot.etaSeconds + remaining * snapshot.secondsPerStep)}]`;
+    const later = order.slice(index + 1).map((r) => r.steps?.maxTrainSteps ?? Number(r.settings.max_train_steps ?? 0));
+    const estimate = eta.estimate({ etaSeconds: snapshot.etaSeconds, secondsPerStep: snapshot.secondsPerStep }, later);
+    return `${position.slice(0, -1)}, sweep ETA ${estimate.lowerBound ? '≥' : ''}${duration(estimate.seconds)}]`;
   };
   return {
     reporter: {
@@ -176,16 +180,24 @@ function sweepView(io: Io): { reporter: SweepReporter; finish(): void } {
         warned.add(text);
         progress.warn(text);
       },
-      train: (_worker, run) => ({
-        phase: (message) => progress.phase(message),
-        // the same warning for every run (e.g. a local --script) is said once
-        warn: (message) => {
-          if (warned.has(message)) return;
-          warned.add(message);
-          progress.warn(message);
-        },
-        progress: (snapshot) => progress.progress({ ...snapshot, runId: `${sweepPrefix(run, snapshot)} ${snapshot.runId}` }),
-      }),
+      train: (_worker, run) => {
+        eta.started(run.id, now());
+        progress.newRun();
+        return {
+          phase: (message) => progress.phase(message),
+          // the same warning for every run (e.g. a local --script) is said once
+          warn: (message) => {
+            if (warned.has(message)) return;
+            warned.add(message);
+            progress.warn(message);
+          },
+          progress: (snapshot) => {
+            if (snapshot.step > 0) eta.step(run.id, now());
+            progress.progress({ ...snapshot, runId: `${sweepPrefix(run, snapshot)} ${snapshot.runId}` });
+          },
+        };
+      },
+      gpuEnded: (_worker, run, secondsPerStep) => eta.ended(run.id, now(), secondsPerStep),
       sample: (_worker, p) => {
         if (p.type === 'set-start' && p.todo > 0) progress.phase(`[${stamp()}] ${p.runId ?? 'control'}: sampling ${p.setId} (${p.todo}/${p.total} images to render)`);
         const image = imageLine(p);
@@ -197,6 +209,11 @@ function sweepView(io: Io): { reporter: SweepReporter; finish(): void } {
   };
 }
 
+/** A run whose final weights were scored, none of their images with a usable face. */
+function scoredWithoutFace(run: SweepResult['runs'][number]): boolean {
+  return run.identity === null && (run.outcome === 'done' || (run.outcome === 'already_done' && run.finalScored === true));
+}
+
 export function renderSweep(r: SweepResult, io: Io, syncCommand?: (runId: string) => string): string {
   const paint = (outcome: string) => (outcome === 'done' ? io.style.green(outcome) : outcome === 'failed' || outcome === 'interrupted' ? io.style.red(outcome) : outcome);
   const rows = r.runs.map((run) => [
@@ -205,10 +222,10 @@ export function renderSweep(r: SweepResult, io: Io, syncCommand?: (runId: string
     run.gpuSeconds + run.cpuSeconds > 0 ? duration(run.gpuSeconds + run.cpuSeconds) : '',
     run.finalLoss === null ? '' : run.finalLoss.toPrecision(3),
     run.peakVramMb === null ? '' : gib(run.peakVramMb),
-    run.identity !== null ? run.identity.toFixed(3) : run.outcome === 'done' ? '–' : '',
+    run.identity !== null ? run.identity.toFixed(3) : scoredWithoutFace(run) ? '–' : '',
   ]);
   // a done run without an identity was scored on zero faces: a dash, said in words, never a blank or a 0
-  const unmeasured = r.runs.filter((run) => run.outcome === 'done' && run.identity === null).map((run) => run.id);
+  const unmeasured = r.runs.filter(scoredWithoutFace).map((run) => run.id);
   const idle = r.gpu.idle.reduce((sum, i) => sum + i.seconds, 0);
   const lines = [
     '',

@@ -24,6 +24,7 @@ import type { TrainReporter } from '../train/progress.ts';
 import { finishedTraining } from '../train/run.ts';
 import { didYouMean } from '../util/suggest.ts';
 import { ensureStoreUsable } from './store-check.ts';
+import { storedNumbers } from './stored.ts';
 
 export interface SweepReporter {
   /** the runs this sweep will work on, in order (for a sweep-wide progress and ETA) */
@@ -34,6 +35,8 @@ export interface SweepReporter {
   /** training progress of the run a worker is on */
   train(worker: WorkerInfo, run: RunSpec): TrainReporter;
   sample?(worker: WorkerInfo, progress: SampleProgress): void;
+  /** the run's GPU stage (train, sample) is over, well or not; its s/it when it trained */
+  gpuEnded?(worker: WorkerInfo, run: RunSpec, secondsPerStep: number | null): void;
 }
 
 export interface WorkerInfo {
@@ -78,6 +81,8 @@ export interface SweepRunRow {
   wandb?: MirrorBacklog;
   /** sample sets asked for but not made (e.g. a checkpoint the script pruned), with why */
   missingSets?: { what: string; why: string }[];
+  /** already_done: whether the store has scores of the final weights (a null identity then means no usable face) */
+  finalScored?: boolean;
 }
 
 export interface SweepResult {
@@ -214,7 +219,7 @@ class SweepState {
       if (!run) return;
       const layout = runLayout(this.context.storeRoot, run.experiment, run.id);
       if ((await readStatus(layout.status))?.state === 'done') {
-        this.record(run, { outcome: 'already_done', message: 'already done: skipped' });
+        this.record(run, { outcome: 'already_done', message: 'already done: skipped', ...(await storedNumbers(layout)) });
         reporter.line(`${run.id}: already done, skipped`);
         continue;
       }
@@ -240,6 +245,7 @@ class SweepState {
         ...(reporter.sample ? { onSampleProgress: (p: SampleProgress) => reporter.sample!(info, p) } : {}),
         ...(info.gpu === null ? {} : { childEnv: { CUDA_VISIBLE_DEVICES: info.gpu } }),
       });
+      reporter.gpuEnded?.(info, run, gpu.train?.summary?.secondsPerStep ?? null);
       workerLastEnd = performance.now();
       this.lastGpuEnd = Math.max(this.lastGpuEnd, workerLastEnd);
       this.busySeconds += gpu.gpuSeconds;
@@ -281,16 +287,19 @@ class SweepState {
       await lock.release();
     }
     const summary = gpu.train?.summary ?? null;
+    // a run another process finished while this one waited for its lock: the store's numbers
+    const stored = outcome === 'already_done' ? await storedNumbers(runLayout(this.context.storeRoot, run.experiment, run.id)) : null;
     this.record(run, {
+      ...stored,
       outcome,
       ...(reason ? { reason } : {}),
       message: cpu?.message ?? gpu.message,
       gpuSeconds: gpu.gpuSeconds,
       cpuSeconds: cpu?.cpuSeconds ?? 0,
-      finalLoss: summary?.finalLoss ?? null,
-      peakVramMb: summary?.peakVramMb ?? null,
-      secondsPerStep: summary?.secondsPerStep ?? null,
-      identity: cpu?.identity ?? null,
+      finalLoss: summary?.finalLoss ?? stored?.finalLoss ?? null,
+      peakVramMb: summary?.peakVramMb ?? stored?.peakVramMb ?? null,
+      secondsPerStep: summary?.secondsPerStep ?? stored?.secondsPerStep ?? null,
+      identity: cpu?.identity ?? stored?.identity ?? null,
       worker: info.index,
       ...(gpu.samples?.skipped.length ? { missingSets: gpu.samples.skipped } : {}),
     });
@@ -332,7 +341,7 @@ class SweepState {
       const layout = runLayout(this.context.storeRoot, run.experiment, run.id);
       const status = await readStatus(layout.status);
       const holder = (await readLock(layout.lock)) ?? heldBy;
-      if (status?.state === 'done') this.record(run, { outcome: 'already_done', message: `done by pid ${heldBy.pid} on ${heldBy.host}` });
+      if (status?.state === 'done') this.record(run, { outcome: 'already_done', message: `done by pid ${heldBy.pid} on ${heldBy.host}`, ...(await storedNumbers(layout)) });
       else this.record(run, { outcome: 'elsewhere', message: `in the hands of pid ${holder.pid} on ${holder.host} (${status?.state ?? 'planned'})`, heldBy: { pid: holder.pid, host: holder.host } });
     }
     for (const run of this.runs) if (!this.rows.has(run.id)) this.record(run, { outcome: 'not_started', message: this.interrupted ? 'not started: interrupted' : 'not started: --fail-fast' });

@@ -43,6 +43,12 @@ describe('harness sweep', () => {
     // --no-preflight with a stand-in trainer: no GPU was seen, so the table does not speak of one
     expect(first.stdout).toContain('training and sampling');
     expect(first.stdout).not.toContain('GPU busy');
+    // the sweep ETA covers training only, marked "≥", until a run's time around its steps is measured
+    expect(first.stderr).toMatch(/\[run 1\/3, sweep ETA ≥\d+s\]/);
+    expect(first.stderr).toMatch(/\[run 2\/3, sweep ETA \d+s\]/);
+    expect(first.stderr).not.toMatch(/\[run [23]\/3, sweep ETA ≥/);
+    // off a terminal every run's training shows its progress lines, not only the first run's
+    for (const id of ids) expect(first.stderr).toMatch(new RegExp(`\\] ${id}  step 8/8 \\(100%\\)`));
     // sampling says where it stands image by image: each set's 2 images, the last with nothing left to wait for
     for (const id of ids) {
       expect(first.stderr).toMatch(new RegExp(`${id}: final-[0-9a-f]+ image 1/2 portrait__s1\\.png \\([\\d.]+ s, ETA \\d+s\\)`));
@@ -61,6 +67,12 @@ describe('harness sweep', () => {
     expect(again.stderr.match(/already done, skipped/g)).toHaveLength(3);
     const result = JSON.parse(again.stdout);
     expect(result.runs.map((r: { outcome: string }) => r.outcome)).toEqual(['already_done', 'already_done', 'already_done']);
+    // a run done before shows the store's numbers, the same the first sweep's table showed for it
+    for (const row of result.runs as { id: string; finalLoss: number | null; peakVramMb: number | null; identity: number | null }[]) {
+      const shown = new RegExp(`^${row.id}\\s+done\\s+\\S+\\s+(\\S+)\\s+([\\d.]+ GiB)\\s+(\\S+)\\s*$`, 'm').exec(first.stdout);
+      expect(shown, first.stdout).not.toBeNull();
+      expect([row.finalLoss?.toPrecision(3), row.peakVramMb === null ? null : `${(row.peakVramMb / 1024).toFixed(1)} GiB`, row.identity?.toFixed(3)]).toEqual([shown![1], shown![2], shown![3]]);
+    }
     const eventsAfter = await Promise.all(ids.map((id) => readFile(path.join(ws.store, 'sweep-exp', id, 'events.jsonl'), 'utf8')));
     expect(eventsAfter).toEqual(eventsBefore);
   });
