@@ -4,7 +4,7 @@ import { ExitCode } from '../errors.ts';
 import type { PipelineFlags } from '../pipeline/session.ts';
 import type { RunSpec } from '../plan/planner.ts';
 import type { SweepReporter, SweepResult } from '../sweep/sweep.ts';
-import { SweepEta } from '../sweep/eta.ts';
+import { STARTUP_IDLE, SweepEta } from '../sweep/timing.ts';
 import type { ProgressSnapshot } from '../train/progress.ts';
 import { collectList, datasetOption, deprecated, jsonOption, modelOptions, pythonOption, reportDirOption, scriptOption, SHARED_FLAGS, storeOption, unpinnedOption, wholeNumber } from './common.ts';
 import { exitCodesHelp } from './contract.ts';
@@ -150,7 +150,7 @@ function definedOnly<T extends object>(object: T): Partial<T> {
 
 /**
  * Timestamped lines for every step of the sweep; training progress as a live line on a TTY, prefixed with
- * the sweep's position and an ETA for the rest of it (sweep/eta.ts: the current run's ETA plus the
+ * the sweep's position and an ETA for the rest of it (sweep/timing.ts: the current run's ETA plus the
  * remaining runs' steps at the measured s/it, and the measured time around training; "≥" until measured).
  */
 function sweepView(io: Io): { reporter: SweepReporter; finish(): void } {
@@ -226,7 +226,9 @@ export function renderSweep(r: SweepResult, io: Io, syncCommand?: (runId: string
   ]);
   // a done run without an identity was scored on zero faces: a dash, said in words, never a blank or a 0
   const unmeasured = r.runs.filter(scoredWithoutFace).map((run) => run.id);
-  const idle = r.gpu.idle.reduce((sum, i) => sum + i.seconds, 0);
+  const startUp = r.gpu.idle.filter((i) => i.why === STARTUP_IDLE).reduce((sum, i) => sum + i.seconds, 0);
+  const between = r.gpu.idle.filter((i) => i.why !== STARTUP_IDLE).reduce((sum, i) => sum + i.seconds, 0);
+  const idle = startUp + between;
   const lines = [
     '',
     table(['run', 'status', 'time', `loss (${LOSS_LABEL})`, 'peak VRAM', 'identity'], rows),
@@ -236,7 +238,7 @@ export function renderSweep(r: SweepResult, io: Io, syncCommand?: (runId: string
       ? `wall ${duration(r.wallSeconds)} · GPU busy ${duration(r.gpu.busySeconds)} · GPU idle ${duration(idle)}` +
         (r.gpu.idle.length ? ` (${r.gpu.idle.map((i) => `${i.why}: ${duration(i.seconds)}`).join('; ')})` : '') +
         ` · after the last GPU stage ${duration(r.gpu.cpuTailSeconds)} (scoring, report)`
-      : `wall ${duration(r.wallSeconds)} · training and sampling ${duration(r.gpu.busySeconds)} · between runs ${duration(idle)}` +
+      : `wall ${duration(r.wallSeconds)} · start-up ${duration(startUp)} · training and sampling ${duration(r.gpu.busySeconds)} · between runs ${duration(between)}` +
         ` · scoring and report after the last run ${duration(r.gpu.cpuTailSeconds)}${r.gpu.seen === false ? ' (no GPU seen)' : ''}`,
   ];
   if (unmeasured.length) lines.push(`identity not measured (–) for ${unmeasured.join(', ')}: no image of the final weights had a usable face`);

@@ -25,6 +25,7 @@ import { finishedTraining } from '../train/run.ts';
 import { didYouMean } from '../util/suggest.ts';
 import { ensureStoreUsable } from './store-check.ts';
 import { storedNumbers } from './stored.ts';
+import { STARTUP_IDLE } from './timing.ts';
 
 export interface SweepReporter {
   /** the runs this sweep will work on, in order (for a sweep-wide progress and ETA) */
@@ -231,7 +232,7 @@ class SweepState {
       }
       if (lock.tookOverFrom) reporter.line(`${run.id}: took over the stale lock of pid ${lock.tookOverFrom.pid} (${lock.tookOverFrom.host}); resuming`);
       const gpuStarted = performance.now();
-      this.addIdle(workerLastEnd === null ? 'start-up (plan, dataset hash, store checks)' : 'between runs (run set-up, locks)', (gpuStarted - (workerLastEnd ?? this.startedAt)) / 1000);
+      this.addIdle(workerLastEnd === null ? STARTUP_IDLE : 'between runs (run set-up, locks)', (gpuStarted - (workerLastEnd ?? this.startedAt)) / 1000);
       // what this worker is about to do: a run whose training finished goes straight to sampling
       const next = (await finishedTraining(await readStatus(layout.status), layout)) ? 'trained already; sampling' : 'training';
       reporter.line(`${run.id}: ${info.gpu === null ? '' : `[gpu ${info.gpu}] `}${next}`);

@@ -42,6 +42,8 @@ describe('harness sweep', () => {
     expect(first.stdout).toMatch(/baseline-[0-9a-f]{8}\s+done/);
     // --no-preflight with a stand-in trainer: no GPU was seen, so the table does not speak of one
     expect(first.stdout).toContain('training and sampling');
+    // the wait before the first run (environment, plan, checks) is start-up, not time between runs
+    expect(first.stdout).toMatch(/^wall \S+ · start-up \S+ · training and sampling \S+ · between runs \S+ · /m);
     expect(first.stdout).not.toContain('GPU busy');
     // the sweep ETA covers training only, marked "≥", until a run's time around its steps is measured
     expect(first.stderr).toMatch(/\[run 1\/3, sweep ETA ≥\d+s\]/);

@@ -1,3 +1,8 @@
+// Where a sweep's time goes, for the console: the GPU's start-up wait and the sweep-wide ETA.
+
+/** The GPU's wait before the first run: the Python environment and model checks, the plan, the dataset hash, the store. */
+export const STARTUP_IDLE = 'start-up (Python environment, plan, dataset hash, store checks)';
+
 // The sweep-wide ETA on the training progress line. A run's GPU stage is more than its training steps:
 // loading the trainer and SDXL before the first step, saving and sampling after the last. Those parts are
 // measured on the runs this sweep has finished; until one has, the ETA covers training only and says so

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SweepEta } from '../../harness/sweep/eta.ts';
+import { SweepEta } from '../../harness/sweep/timing.ts';
 
 describe('the sweep ETA', () => {
   it('covers training only, and says so (a lower bound), until a run has been measured around its steps', () => {
