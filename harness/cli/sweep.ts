@@ -214,6 +214,25 @@ function scoredWithoutFace(run: SweepResult['runs'][number]): boolean {
   return run.identity === null && (run.outcome === 'done' || (run.outcome === 'already_done' && run.finalScored === true));
 }
 
+/** Where the sweep's wall time went. "GPU" only when the environment check saw one (a --no-preflight sweep of a stand-in trainer has none). */
+function timeLine(r: SweepResult): string {
+  const startUp = r.gpu.idle.filter((i) => i.why === STARTUP_IDLE).reduce((sum, i) => sum + i.seconds, 0);
+  const between = r.gpu.idle.filter((i) => i.why !== STARTUP_IDLE).reduce((sum, i) => sum + i.seconds, 0);
+  const wall = `wall ${duration(r.wallSeconds)}`;
+  if (r.gpu.busySeconds === 0 && startUp + between === 0) {
+    const allDone = r.runs.length > 0 && r.runs.every((run) => run.outcome === 'already_done');
+    return `${wall} · nothing was trained or sampled${allDone ? ': every run was done before' : ''}`;
+  }
+  if (r.gpu.seen) {
+    const why = r.gpu.idle.length ? ` (${r.gpu.idle.map((i) => `${i.why}: ${duration(i.seconds)}`).join('; ')})` : '';
+    return `${wall} · GPU busy ${duration(r.gpu.busySeconds)} · GPU idle ${duration(startUp + between)}${why} · after the last GPU stage ${duration(r.gpu.cpuTailSeconds)} (scoring, report)`;
+  }
+  return (
+    `${wall} · start-up ${duration(startUp)} · training and sampling ${duration(r.gpu.busySeconds)} · between runs ${duration(between)}` +
+    ` · scoring and report after the last run ${duration(r.gpu.cpuTailSeconds)}${r.gpu.seen === false ? ' (no GPU seen)' : ''}`
+  );
+}
+
 export function renderSweep(r: SweepResult, io: Io, syncCommand?: (runId: string) => string): string {
   const paint = (outcome: string) => (outcome === 'done' ? io.style.green(outcome) : outcome === 'failed' || outcome === 'interrupted' ? io.style.red(outcome) : outcome);
   const rows = r.runs.map((run) => [
@@ -226,21 +245,7 @@ export function renderSweep(r: SweepResult, io: Io, syncCommand?: (runId: string
   ]);
   // a done run without an identity was scored on zero faces: a dash, said in words, never a blank or a 0
   const unmeasured = r.runs.filter(scoredWithoutFace).map((run) => run.id);
-  const startUp = r.gpu.idle.filter((i) => i.why === STARTUP_IDLE).reduce((sum, i) => sum + i.seconds, 0);
-  const between = r.gpu.idle.filter((i) => i.why !== STARTUP_IDLE).reduce((sum, i) => sum + i.seconds, 0);
-  const idle = startUp + between;
-  const lines = [
-    '',
-    table(['run', 'status', 'time', `loss (${LOSS_LABEL})`, 'peak VRAM', 'identity'], rows),
-    '',
-    // "GPU" only when the environment check saw one: a --no-preflight sweep of a stand-in trainer has none
-    r.gpu.seen
-      ? `wall ${duration(r.wallSeconds)} · GPU busy ${duration(r.gpu.busySeconds)} · GPU idle ${duration(idle)}` +
-        (r.gpu.idle.length ? ` (${r.gpu.idle.map((i) => `${i.why}: ${duration(i.seconds)}`).join('; ')})` : '') +
-        ` · after the last GPU stage ${duration(r.gpu.cpuTailSeconds)} (scoring, report)`
-      : `wall ${duration(r.wallSeconds)} · start-up ${duration(startUp)} · training and sampling ${duration(r.gpu.busySeconds)} · between runs ${duration(between)}` +
-        ` · scoring and report after the last run ${duration(r.gpu.cpuTailSeconds)}${r.gpu.seen === false ? ' (no GPU seen)' : ''}`,
-  ];
+  const lines = ['', table(['run', 'status', 'time', `loss (${LOSS_LABEL})`, 'peak VRAM', 'identity'], rows), '', timeLine(r)];
   if (unmeasured.length) lines.push(`identity not measured (–) for ${unmeasured.join(', ')}: no image of the final weights had a usable face`);
   const elsewhere = r.runs.filter((run) => run.outcome === 'elsewhere');
   if (elsewhere.length) lines.push(`${elsewhere.length} run(s) are in the hands of another process: ${elsewhere.map((e) => `${e.id} (${e.message})`).join(', ')}`);

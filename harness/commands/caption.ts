@@ -18,6 +18,7 @@ import {
 import { runCaptioner, type StartEvent } from '../dataset/captioner.ts';
 import { CAPTION_RECORD_FILE, DEFAULT_CAPTION_PREFIX, METADATA_FILE, compareNames, displayPath, isHidden } from '../dataset/files.ts';
 import { checkFileName, parseMetadata, serializeMetadata, type MetadataEntry } from '../dataset/metadata.ts';
+import { didYouMeanPath } from '../util/near-path.ts';
 
 export interface CaptionOptions {
   dir?: string;
@@ -130,7 +131,7 @@ async function resolveTarget(options: CaptionOptions): Promise<{ dir: string; pr
   const dirArg = options.dir ? path.resolve(options.cwd, options.dir) : experiment?.datasetDir;
   if (!dirArg) throw new UsageError('which dataset? pass a folder, or --experiment FILE to use its dataset.dir', 'e.g. harness caption data/tok-boy');
   const info = await stat(dirArg).catch(() => null);
-  if (!info?.isDirectory()) throw new UsageError(`dataset folder not found: ${dirArg}`, 'pass the folder that holds the training PNGs');
+  if (!info?.isDirectory()) throw new UsageError(`dataset folder not found: ${dirArg}${await didYouMeanPath(dirArg, options.cwd, { kind: 'folder' })}`, 'pass the folder that holds the training PNGs');
   const prefix = options.prefix ?? experiment?.config.dataset.caption_prefix ?? DEFAULT_CAPTION_PREFIX;
   return { dir: dirArg, prefix };
 }

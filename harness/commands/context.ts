@@ -9,6 +9,7 @@ import { planAsTrained } from '../plan/as-trained.ts';
 import { planExperiment, type Plan } from '../plan/planner.ts';
 import { describeStoreSource, resolveStore, type StoreSource } from '../store/layout.ts';
 import { storedRuns } from '../store/runs.ts';
+import { nearPath } from '../util/near-path.ts';
 
 export interface ContextOptions {
   experiment: string;
@@ -44,7 +45,8 @@ export async function checkStoreForReading(root: string, source: StoreSource): P
     if (code === 'ENOTDIR') throw new UsageError(`the run store ${where} is not a folder: a part of the path is a file`, 'point --store at a folder');
     if (code !== 'ENOENT') throw new UsageError(`cannot read the run store ${where}: ${code}`, 'check its permissions');
     if (source === 'flag' || source === 'env') {
-      throw new UsageError(`the run store ${where} does not exist`, 'check the path (a typo? a drive that is not mounted?); `harness sweep` and `harness run` create it');
+      const near = await nearPath(root, path.dirname(root), { kind: 'folder' });
+      throw new UsageError(`the run store ${where} does not exist${near ? ` (did you mean ${near}?)` : ''}`, 'check the path (a typo? a drive that is not mounted?); `harness sweep` and `harness run` create it');
     }
     return [`no run store at ${where} yet: nothing has run, so every run is planned`];
   }

@@ -10,6 +10,7 @@ import type { TrainingSettings } from '../config/schema.ts';
 import { hubCacheDir } from './context.ts';
 import { displayPath } from '../dataset/files.ts';
 import { prepareDataset, type CropMode, type PrepareResult } from '../dataset/prepare.ts';
+import { didYouMeanPath } from '../util/near-path.ts';
 
 export interface DatasetCheckOptions {
   dir?: string;
@@ -48,7 +49,7 @@ export async function datasetCheck(options: DatasetCheckOptions): Promise<CheckR
     tokenizer: await captionTokenizer(modelDir),
   });
   if (result.problems.some((p) => p.code === 'not-a-folder')) {
-    throw new UsageError(`dataset folder not found: ${result.dir}`, 'pass the folder that holds the training PNGs and metadata.jsonl');
+    throw new UsageError(`dataset folder not found: ${result.dir}${await didYouMeanPath(result.dir, process.cwd(), { kind: 'folder' })}`, 'pass the folder that holds the training PNGs and metadata.jsonl');
   }
   return result;
 }

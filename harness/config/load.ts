@@ -8,6 +8,7 @@ import { FLAGS, SETTABLE_FLAGS } from './flags.ts';
 import { experimentSchema, type ExperimentFile } from './schema.ts';
 import { checkRules } from './rules.ts';
 import { formatPath, parseYamlSource, problemAt, type KeyPath, type YamlSource } from './yaml-source.ts';
+import { nearPath } from '../util/near-path.ts';
 
 export interface Experiment {
   /** absolute path of the experiment file */
@@ -30,9 +31,10 @@ export async function loadExperiment(file: string, cwd = process.cwd()): Promise
     bytes = await readFile(absolute);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
+    const near = code === 'ENOENT' ? await nearPath(file, cwd, { kind: 'file', extensions: ['.yaml', '.yml'] }) : undefined;
     throw new UsageError(
       code === 'ENOENT' ? `experiment file not found: ${file}` : code === 'EISDIR' ? `${file} is a folder, not an experiment file` : `cannot read experiment file ${file}: ${code ?? error}`,
-      'pass the path of an experiment YAML, e.g. experiments/tok-boy.yaml',
+      near ? `did you mean ${near}?` : 'pass the path of an experiment YAML, e.g. experiments/tok-boy.yaml',
     );
   }
   const binary = binaryKind(bytes);

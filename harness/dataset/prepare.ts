@@ -9,6 +9,7 @@ import { sha256, sha256File } from '../util/hash.ts';
 import { DEFAULT_IMAGE_SIZE, IMAGE_FILE, PREPARE_MANIFEST_FILE, compareNames, isHidden } from './files.ts';
 import { faceCrop, type FaceBox } from './face-crop.ts';
 import { centreCrop, readImageInfo, renderSquarePng, uprightSize, type SquareCrop } from './pixels.ts';
+import { didYouMeanPath } from '../util/near-path.ts';
 
 export type CropMode = 'center' | 'face';
 export const CROP_MODES: CropMode[] = ['center', 'face'];
@@ -212,7 +213,7 @@ async function checkFolders(src: string, dst: string, force: boolean): Promise<{
     realSrc = await realpath(src);
     await readdir(realSrc);
   } catch {
-    throw new UsageError(`source folder not found or not readable: ${src}`, 'pass the folder that holds the photos');
+    throw new UsageError(`source folder not found or not readable: ${src}${await didYouMeanPath(src, process.cwd(), { kind: 'folder' })}`, 'pass the folder that holds the photos');
   }
   const absDst = await realpathOfMaybeMissing(path.resolve(dst));
   const inside = (child: string, parent: string) => {

@@ -8,6 +8,7 @@ import { RemoteError, UsageError } from '../errors.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
 import { sha256, sha256File } from '../util/hash.ts';
 import { REPO_ROOT } from './envinfo.ts';
+import { didYouMeanPath } from '../util/near-path.ts';
 
 export const DEFAULT_SCRIPT_BASE_URL = 'https://raw.githubusercontent.com/huggingface/diffusers';
 
@@ -115,7 +116,7 @@ export async function localScript(file: string, cwd: string, pin: ScriptPin): Pr
   try {
     bytes = await readFile(absolute);
   } catch {
-    throw new UsageError(`--script ${file}: no such file`, 'pass a local copy of examples/dreambooth/train_dreambooth_lora_sdxl.py');
+    throw new UsageError(`--script ${file}: no such file${await didYouMeanPath(file, cwd, { kind: 'file', extensions: ['.py'] })}`, 'pass a local copy of examples/dreambooth/train_dreambooth_lora_sdxl.py');
   }
   const actual = sha256(bytes);
   return { path: absolute, sha256: actual, pinned: actual === pin.sha256, expected: pin.sha256, source: 'local' };

@@ -50,6 +50,12 @@ describe('the CLI', () => {
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain('experiment file not found: experiments/nope.yaml');
     expect(result.stderr).toContain('hint');
+    // a typo in the name or the folder: the hint names the file meant
+    for (const typo of ['experiments/demo.yml', 'expermients/demo.yaml', './experiments/dmeo.yaml']) {
+      const near = await harness(['sweep', typo]);
+      expect(near.exitCode, typo).toBe(2);
+      expect(near.stderr, typo).toContain('hint  did you mean experiments/demo.yaml?');
+    }
   });
 
   it('colours only on a TTY and never with NO_COLOR', () => {

@@ -67,6 +67,8 @@ describe('harness sweep', () => {
     const again = await runSweep(ws, ['--json']);
     expect(again.exitCode, again.stderr).toBe(0);
     expect(again.stderr.match(/already done, skipped/g)).toHaveLength(3);
+    const shownAgain = await runSweep(ws);
+    expect(shownAgain.stdout).toMatch(/^wall \S+ · nothing was trained or sampled: every run was done before$/m);
     const result = JSON.parse(again.stdout);
     expect(result.runs.map((r: { outcome: string }) => r.outcome)).toEqual(['already_done', 'already_done', 'already_done']);
     // a run done before shows the store's numbers, the same the first sweep's table showed for it
