@@ -72,7 +72,8 @@ async function loadRun(storeRoot: string, experiment: string, entry: PlannedRun,
   };
 }
 
-async function loadSets(samplesDir: string, scoresFile: (setId: string) => string, warnings: string[]): Promise<LoadedSet[]> {
+/** Every set under `samplesDir` that has its set.json, with its scores when scored (`warnings` gets what could not be read). */
+export async function loadSets(samplesDir: string, scoresFile: (setId: string) => string, warnings: string[]): Promise<LoadedSet[]> {
   const sets: LoadedSet[] = [];
   for (const setId of await listDirs(samplesDir)) {
     const dir = path.join(samplesDir, setId);

@@ -1,13 +1,10 @@
 // What the store already says of a run a sweep skips because it is done: the same numbers the sweep's
 // table shows for a run it trains (smoothed final loss, peak VRAM, s/it, identity of the final weights),
 // so a second `harness sweep` prints the results instead of a table of blanks.
-import { readdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { readJson } from '../store/atomic.ts';
+import { newest } from '../report/analyze.ts';
+import { loadSets } from '../report/load.ts';
 import type { RunLayout } from '../store/layout.ts';
-import type { SampleSetManifest } from '../samples/types.ts';
-import type { ScoreReport } from '../scoring/types.ts';
-import { parseEventsText } from '../train/events.ts';
+import { readEventLog } from '../train/events.ts';
 
 export interface StoredNumbers {
   /** smoothed loss at the last step (train/events.ts `ema`), null without metric events */
@@ -21,31 +18,20 @@ export interface StoredNumbers {
   finalScored: boolean;
 }
 
-/** Reads events.jsonl and the newest final set's scores; missing or unreadable files give nulls, never an error. */
+/**
+ * Reads events.jsonl and the final set the report shows (report/analyze.ts `newest`, with its scores);
+ * missing or unreadable files give nulls, never an error.
+ */
 export async function storedNumbers(layout: RunLayout): Promise<StoredNumbers> {
-  const text = await readFile(layout.events, 'utf8').catch(() => '');
-  const summary = parseEventsText(text).summary();
-  const final = await newestFinalSet(layout);
-  const scores = final ? await readJson<ScoreReport>(layout.scores(final)).catch(() => undefined) : undefined;
-  const mean = scores?.summary?.identity?.mean;
+  const summary = (await readEventLog(layout.events)).summary();
+  const sets = await loadSets(layout.samplesDir, (setId) => layout.scores(setId), []).catch(() => []);
+  const final = newest(sets.filter((set) => set.manifest.weights.kind === 'final'));
+  const mean = final?.scores?.summary?.identity?.mean;
   return {
     finalLoss: summary.finalLoss,
     peakVramMb: summary.peakVramMb,
     secondsPerStep: summary.secondsPerStep,
     identity: typeof mean === 'number' ? mean : null,
-    finalScored: scores !== undefined,
+    finalScored: Boolean(final?.scores),
   };
-}
-
-/** The final-weights set rendered last (a re-render after a spec change makes a second one), by createdAt. */
-async function newestFinalSet(layout: RunLayout): Promise<string | null> {
-  const names = (await readdir(layout.samplesDir).catch(() => [] as string[])).filter((name) => name.startsWith('final-'));
-  let best: { setId: string; createdAt: string } | null = null;
-  for (const name of names) {
-    const manifest = await readJson<SampleSetManifest>(path.join(layout.sampleSet(name), 'set.json')).catch(() => undefined);
-    if (manifest?.weights?.kind !== 'final') continue;
-    const createdAt = String(manifest.createdAt ?? '');
-    if (!best || createdAt > best.createdAt || (createdAt === best.createdAt && name < best.setId)) best = { setId: name, createdAt };
-  }
-  return best?.setId ?? null;
 }

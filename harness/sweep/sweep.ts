@@ -289,18 +289,17 @@ class SweepState {
     }
     const summary = gpu.train?.summary ?? null;
     // a run another process finished while this one waited for its lock: the store's numbers
-    const stored = outcome === 'already_done' ? await storedNumbers(runLayout(this.context.storeRoot, run.experiment, run.id)) : null;
+    const numbers =
+      outcome === 'already_done'
+        ? await storedNumbers(runLayout(this.context.storeRoot, run.experiment, run.id))
+        : { finalLoss: summary?.finalLoss ?? null, peakVramMb: summary?.peakVramMb ?? null, secondsPerStep: summary?.secondsPerStep ?? null, identity: cpu?.identity ?? null };
     this.record(run, {
-      ...stored,
       outcome,
       ...(reason ? { reason } : {}),
       message: cpu?.message ?? gpu.message,
       gpuSeconds: gpu.gpuSeconds,
       cpuSeconds: cpu?.cpuSeconds ?? 0,
-      finalLoss: summary?.finalLoss ?? stored?.finalLoss ?? null,
-      peakVramMb: summary?.peakVramMb ?? stored?.peakVramMb ?? null,
-      secondsPerStep: summary?.secondsPerStep ?? stored?.secondsPerStep ?? null,
-      identity: cpu?.identity ?? stored?.identity ?? null,
+      ...numbers,
       worker: info.index,
       ...(gpu.samples?.skipped.length ? { missingSets: gpu.samples.skipped } : {}),
     });

@@ -1,7 +1,7 @@
 // The events.jsonl protocol of python/train.py (DESIGN.md §5) and its ingestion: tail the file, keep one
 // metric per step (a later line for a step replaces the earlier one), remember checkpoints, the saved
 // weights and how the process ended.
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 
 export interface BaseEvent {
@@ -245,6 +245,11 @@ export function parseEventsText(text: string): EventLog {
   if (!text.endsWith('\n')) lines.pop(); // a last line cut short by a crash
   for (const line of lines) log.ingestLine(line);
   return log;
+}
+
+/** The events of a run's events.jsonl; a missing or unreadable file is an empty log. */
+export async function readEventLog(file: string): Promise<EventLog> {
+  return parseEventsText(await readFile(file, 'utf8').catch(() => ''));
 }
 
 /** Follows a growing file from an offset: each poll returns the complete lines appended since. */

@@ -5,7 +5,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../store/atomic.ts';
-import { EVENT_VERSION, parseEventsText, type TrainEvent } from './events.ts';
+import { EVENT_VERSION, readEventLog, type TrainEvent } from './events.ts';
 import { readSafetensorsHeader } from './safetensors.ts';
 
 export interface CheckpointInfo {
@@ -60,8 +60,7 @@ export interface ResumeChoice {
 
 export async function chooseResumeCheckpoint(outputDir: string, eventsFile: string, mixedPrecision: string | undefined): Promise<ResumeChoice> {
   const reported = new Set<string>();
-  const text = await readFile(eventsFile, 'utf8').catch(() => '');
-  for (const event of parseEventsText(text).checkpoints.values()) reported.add(path.resolve(event.path));
+  for (const event of (await readEventLog(eventsFile)).checkpoints.values()) reported.add(path.resolve(event.path));
   const required = requiredCheckpointFiles(mixedPrecision);
   const skipped: ResumeChoice['skipped'] = [];
   for (const checkpoint of (await listCheckpoints(outputDir)).reverse()) {

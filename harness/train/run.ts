@@ -16,7 +16,7 @@ import { tryLock } from '../store/lock.ts';
 import { readStatus, setStatus, trainingDone, type FailureReason, type RunStatus } from '../store/status.ts';
 import { classifyAttempt, logTailLines } from './classify.ts';
 import { probeEnv, PYTHON_DIR, REPO_ROOT, type EnvProbe } from './envinfo.ts';
-import { EventLog, FileTail, parseEventsText, type EventSummary, type TrainEvent } from './events.ts';
+import { EventLog, FileTail, readEventLog, type EventSummary, type TrainEvent } from './events.ts';
 import { checkEnvironment, checkSettings, checkTrainingDataset, mergeReports, type PreflightFinding, type PreflightReport } from './preflight.ts';
 import { RateWindow, silentReporter, snapshotFrom, type TrainReporter } from './progress.ts';
 import { commandRecord, envRecord, specRecord, type TrainerSpec } from './records.ts';
@@ -322,7 +322,7 @@ async function attempt(a: AttemptArgs): Promise<TrainResult> {
     logTail: tail,
     settings: run.settings,
   });
-  const all = parseEventsText(await readFile(layout.events, 'utf8').catch(() => ''));
+  const all = await readEventLog(layout.events);
   result.outcome = verdict.state === 'trained' ? 'trained' : 'failed';
   if (verdict.reason) result.reason = verdict.reason;
   result.message = verdict.message;
