@@ -18,6 +18,7 @@ import { RenderCache } from './render-cache.ts';
 import { EMA_FACTOR } from './metrics.ts';
 import type { LoadedSet, ReportSettings, StoredSpec } from './types.ts';
 import { DEFAULT_WEIGHTS } from './weights.ts';
+import pMap from 'p-map';
 
 /** What the report needs of a plan context (harness/commands/context.ts PlanContext satisfies it). */
 export interface ReportPlanContext {
@@ -147,14 +148,6 @@ function cellFor(set: LoadedSet | null, scene: string, seed: number): SheetRow['
   return image && set ? { file: path.join(set.dir, image.file), sha256: image.sha256, preview: previewFile(set.dir, image.sha256) } : null;
 }
 
-async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-}
-
 interface SheetJob {
   kind: 'scene' | 'series';
   /** scene id, or run id (CONTROL_KEY for the control) */
@@ -197,7 +190,7 @@ async function copyFullSize(model: ReportModel, outDir: string, written: Set<str
     const images = set.manifest.images;
     if (images.length === 0) continue;
     await mkdir(path.dirname(path.join(outDir, assets.image(runId, images[0]!.file))), { recursive: true });
-    await forEachLimit(images, 8, async (image) => {
+    await pMap(images, async (image) => {
       const relative = assets.image(runId, image.file);
       const source = path.join(set.dir, image.file);
       const target = path.join(outDir, relative);
@@ -211,7 +204,7 @@ async function copyFullSize(model: ReportModel, outDir: string, written: Set<str
       } catch {
         await copyFile(source, target);
       }
-    });
+    }, { concurrency: 8 });
   }
 }
 

@@ -7,6 +7,7 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path';
 import { decodeTile, encodeCanvas, fillRect, pasteTile, svgCanvas, thumbnailPng, type Colour } from '../image/index.ts';
 import { PREVIEW_BACKGROUND, PREVIEW_SIDE } from '../samples/previews.ts';
+import pMap from 'p-map';
 
 export const CELL = PREVIEW_SIDE;
 export const GAP = 4;
@@ -164,20 +165,16 @@ export async function contactSheet(input: SheetInput, cache: ThumbnailCache): Pr
   const canvas = await svgCanvas({ width: geometry.width, height: geometry.height, background: BACKGROUND }, labelsSvg(input, geometry));
   const cells = input.rows.flatMap((row, r) => Array.from({ length: columns }, (_, c) => ({ source: row.cells[c] ?? null, ...geometry.origin(r, c) })));
   // several decodes in flight: libvips runs them on its own threads
-  await mapLimit(cells, 8, async ({ source, left, top }) => {
-    const tile = source ? await cache.pixels(source, geometry.cell) : null;
-    if (tile) pasteTile(canvas, tile, left, top);
-    else fillRect(canvas, MISSING, left, top, geometry.cell, geometry.cell);
-  });
+  await pMap(
+    cells,
+    async ({ source, left, top }) => {
+      const tile = source ? await cache.pixels(source, geometry.cell) : null;
+      if (tile) pasteTile(canvas, tile, left, top);
+      else fillRect(canvas, MISSING, left, top, geometry.cell, geometry.cell);
+    },
+    { concurrency: 8 },
+  );
   return encodeCanvas(canvas);
-}
-
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
 export function labelsSvg(input: SheetInput, g: Geometry): string {

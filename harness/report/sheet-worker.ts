@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parentPort, Worker, workerData } from 'node:worker_threads';
 import { contactSheet, ThumbnailCache, type SheetInput, type ThumbnailStats } from './contact-sheet.ts';
+import pMap from 'p-map';
 
 export interface SheetWork {
   /** absolute path of the PNG to write */
@@ -25,16 +26,15 @@ type WorkerReply = { ok: true; stats: ThumbnailStats } | { ok: false; message: s
 export async function drawSheets(cacheDir: string, sheets: SheetWork[], cell: number): Promise<ThumbnailStats> {
   const cache = new ThumbnailCache(cacheDir);
   cache.plan(sheets.flatMap((sheet) => sheet.input.rows.flatMap((row) => row.cells.filter((c) => c !== null))), cell);
-  let next = 0;
-  const lane = async () => {
-    while (next < sheets.length) {
-      const sheet = sheets[next++]!;
+  await pMap(
+    sheets,
+    async (sheet) => {
       const png = await contactSheet(sheet.input, cache);
       await mkdir(path.dirname(sheet.file), { recursive: true });
       await writeFile(sheet.file, png);
-    }
-  };
-  await Promise.all([lane(), lane()]);
+    },
+    { concurrency: 2 },
+  );
   await cache.prune();
   return { ...cache.stats };
 }

@@ -14,6 +14,7 @@ import { HUMAN_MODELS, humanVersion } from './models.ts';
 import { createPool, defaultWorkers, type ExtractorPool } from './pool.ts';
 import { round } from './stats.ts';
 import { MARKERS, type ImageScore, type Marker, type ScoreReport } from './types.ts';
+import pMap from 'p-map';
 
 export const SCORE_SCHEMA_VERSION = 1;
 /** Bump the suffix whenever features or their gates change: it keys the cache and goes in every report. */
@@ -92,11 +93,11 @@ export function createExtractor(options: ExtractorOptions = {}): Extractor {
     // a bounded window: hashing every file of a large set at once would hold them all in memory
     extract: (files, options = {}) => {
       let done = 0;
-      return mapLimit(files, workers * 2, async (file) => {
+      return pMap(files, async (file) => {
         const features = await one(file, options);
         options.onProgress?.(++done, files.length);
         return features;
-      });
+      }, { concurrency: workers * 2 });
     },
     stats: () => structuredClone(stats),
     loadTimes: () => getPool().loadTimes(),
@@ -105,19 +106,6 @@ export function createExtractor(options: ExtractorOptions = {}): Extractor {
       pool = null;
     },
   };
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return results;
 }
 
 export async function listImages(dir: string): Promise<string[]> {
