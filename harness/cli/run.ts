@@ -3,7 +3,8 @@ import type { CliContext } from '../cli.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import type { RunSelector } from '../pipeline/resolve.ts';
 import type { SampleProgress } from '../samples/render.ts';
-import { formatGib, LOSS_EMA_FACTOR } from '../train/events.ts';
+import { gib } from '../report/format.ts';
+import { LOSS_EMA_FACTOR } from '../train/events.ts';
 import type { ProgressSnapshot, TrainReporter } from '../train/progress.ts';
 import { collectList, datasetOption, jsonOption, modelOptions, pythonOption, scriptOption, SHARED_FLAGS, single, storeOption, unpinnedOption, wholeNumber } from './common.ts';
 import { exitCodesHelp } from './contract.ts';
@@ -280,8 +281,8 @@ export function sampleImageLines(): (progress: SampleProgress) => string | null 
   };
 }
 
-/** VRAM for people, in GiB (the MiB of the events ÷ 1024): the report prints the same. */
-export const gib = formatGib;
+/** VRAM for people, in GiB (the MiB of the events ÷ 1024): the report's own function, so both print the same. */
+export { gib };
 
 /** How the console labels the loss it prints: the report's smoothed loss, same factor. */
 export const LOSS_LABEL = `EMA ${LOSS_EMA_FACTOR}`;

@@ -6,6 +6,7 @@ import { jsonOption, modelOptions, pythonOption } from './common.ts';
 import { exitCodesHelp } from './contract.ts';
 import { ExitCode } from '../errors.ts';
 import { emit, type Io } from './io.ts';
+import { gib as gibOf } from '../report/format.ts';
 
 export function defineSetup(program: Command, ctx: CliContext): void {
   const command = program
@@ -71,7 +72,7 @@ export function renderEnvCheck(io: Io, env: EnvCheck): string[] {
   lines.push(`${mark(io, env.pythonVersion !== null)} python  ${env.python}${env.pythonVersion ? ` (${env.pythonVersion})` : ''}`);
   if (env.torch) lines.push(`${mark(io, true)} torch   ${env.torch.version} (CUDA ${env.torch.cuda ?? 'none'}; kernels for ${env.torch.archList.join(' ') || 'no GPU arch'})`);
   for (const gpu of env.gpus) {
-    lines.push(`${mark(io, true)} gpu     ${gpu.name}, compute capability ${gpu.capability}, ${gpu.memoryMb ? `${(gpu.memoryMb / 1024).toFixed(1)} GiB` : '? GiB'}, driver ${gpu.driver ?? '?'}`);
+    lines.push(`${mark(io, true)} gpu     ${gpu.name}, compute capability ${gpu.capability}, ${gpu.memoryMb ? gibOf(gpu.memoryMb) : '? GiB'}, driver ${gpu.driver ?? '?'}`);
   }
   const versions = Object.entries(env.packages).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`);
   if (versions.length) lines.push(`        ${io.style.dim(versions.join(', '))}`);

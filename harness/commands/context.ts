@@ -20,11 +20,7 @@ export interface ContextOptions {
   dataset?: string;
 }
 
-/** Where an experiment's runs are stored: --store, HARNESS_STORE, the experiment's `store:`, runs/ (resolveStoreRoot). */
-export function experimentStoreRoot(experiment: Experiment, options: Pick<ContextOptions, 'store' | 'env' | 'cwd'>): string {
-  return experimentStore(experiment, options).root;
-}
-
+/** Where an experiment's runs are stored: --store, HARNESS_STORE, the experiment's `store:`, runs/ (store/layout.ts resolveStore). */
 export function experimentStore(experiment: Experiment, options: Pick<ContextOptions, 'store' | 'env' | 'cwd'>): { root: string; source: StoreSource } {
   return resolveStore({ flag: options.store, env: options.env, experimentStore: experiment.config.store, experimentFile: experiment.file, cwd: options.cwd });
 }

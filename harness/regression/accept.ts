@@ -4,11 +4,11 @@ import path from 'node:path';
 import type { Experiment } from '../config/load.ts';
 import { UsageError } from '../errors.ts';
 import type { Plan } from '../plan/planner.ts';
-import type { Marker, ScoreReport } from '../scoring/types.ts';
+import type { ScoreReport } from '../scoring/types.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
 import { goldenLayout, runLayout } from '../store/layout.ts';
 import { sha256 } from '../util/hash.ts';
-import { resolveCurrent, variantOf } from './current.ts';
+import { markersOf, resolveCurrent, variantOf } from './current.ts';
 import type { EnvFingerprint } from './fingerprint.ts';
 import { GOLDEN_SCHEMA_VERSION, type GoldenManifest } from './golden.ts';
 import { unusableScoresWarning } from './inconclusive.ts';
@@ -54,7 +54,7 @@ export async function acceptGolden(options: AcceptOptions): Promise<AcceptResult
     scores = await scoreSet({ setDir: current.set.dir, files: manifest.images.map((i) => i.file), referenceDir: experiment.referenceDir, scoresFile });
   }
   if (!scores) warnings.push('accepted without scores: only the exact tier (same stack and GPU) can check against these goldens');
-  const unusable = scores ? unusableScoresWarning(scores, experiment.config.scoring.markers as Marker[]) : null;
+  const unusable = scores ? unusableScoresWarning(scores, markersOf(experiment)) : null;
   if (unusable) warnings.push(unusable);
 
   const layout = goldenLayout(experiment.goldensDir, variant);

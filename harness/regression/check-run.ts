@@ -11,11 +11,11 @@ import type { ImageScore, Marker, ScoreReport } from '../scoring/types.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../store/atomic.ts';
 import { checksLayout, runLayout, SCHEMA_VERSION } from '../store/layout.ts';
 import { sha256 } from '../util/hash.ts';
-import { experimentSpec, resolveCurrent, resolveRun, variantOf, type CurrentSet } from './current.ts';
+import { experimentSpec, markersOf, resolveCurrent, resolveRun, variantOf, type CurrentSet } from './current.ts';
 import { GoldensError } from './errors.ts';
 import { overallVerdict, whyInconclusive } from './inconclusive.ts';
 import { chooseTier } from './fingerprint.ts';
-import { readGolden, type Golden, type GoldenImage } from './golden.ts';
+import { acceptCommand, readGolden, type Golden, type GoldenImage } from './golden.ts';
 import { comparePixels } from './pixels.ts';
 import { readScoreReport, scoreSet, scoresByFile } from './scores.ts';
 import { diffSpecs } from './spec-diff.ts';
@@ -110,7 +110,7 @@ export async function checkRun(options: CheckRunOptions): Promise<CheckReport> {
   const verdict = overallVerdict(images, scenes);
   const notCompared = scenes.filter((s) => s.verdict === 'inconclusive').map((s) => s.promptId);
   if (verdict === 'pass' && notCompared.length) warnings.push(`${notCompared.length} of ${scenes.length} scenes compared nothing and are not judged: ${notCompared.join(', ')}`);
-  const acceptCommand = `harness check ${displayFile} --accept${variant === 'baseline' ? '' : ` --variant ${variant}`}`;
+  const accept = acceptCommand(displayFile, variant);
   const report: CheckReport = {
     schemaVersion: SCHEMA_VERSION,
     experiment: experiment.name,
@@ -122,7 +122,7 @@ export async function checkRun(options: CheckRunOptions): Promise<CheckReport> {
     tierReason,
     verdict,
     ...(verdict === 'inconclusive'
-      ? { inconclusive: whyInconclusive({ tier, images: images.length, golden: goldenScores, current: currentScores, markers: markersOf(experiment), acceptCommand }) }
+      ? { inconclusive: whyInconclusive({ tier, images: images.length, golden: goldenScores, current: currentScores, markers: markersOf(experiment), acceptCommand: accept }) }
       : {}),
     images,
     scenes,
@@ -144,7 +144,7 @@ async function resolveCurrentAgainst(golden: Golden, options: CheckRunOptions, v
     const lines = differences.map((d) => `  ${d.field}: golden ${JSON.stringify(d.golden)}, experiment ${JSON.stringify(d.current)}`);
     throw new UsageError(
       `the experiment's samples: settings differ from the goldens of "${variant}" (accepted ${golden.manifest.acceptedAt}), so the images are not comparable:\n${lines.join('\n')}`,
-      `restore those settings in ${displayFile}, or sample with the new ones and accept them as goldens (harness check ${displayFile} --accept${variant === 'baseline' ? '' : ` --variant ${variant}`})`,
+      `restore those settings in ${displayFile}, or sample with the new ones and accept them as goldens (${acceptCommand(displayFile, variant)})`,
     );
   }
   return resolveCurrent({ experiment, storeRoot: options.storeRoot, plan: options.plan, variant, displayFile });
@@ -167,7 +167,7 @@ async function checkGoldenImages(golden: Golden, displayFile: string, variant: s
   if (problems.length) {
     throw new GoldensError(
       `${problems.length} golden image(s) of "${variant}" missing or damaged:\n${problems.map((p) => `  ${p}`).join('\n')}`,
-      `restore them from git (git checkout -- ${golden.layout.dir}) or accept new goldens: harness check ${displayFile} --accept${variant === 'baseline' ? '' : ` --variant ${variant}`}`,
+      `restore them from git (git checkout -- ${golden.layout.dir}) or accept new goldens: ${acceptCommand(displayFile, variant)}`,
     );
   }
 }
@@ -176,7 +176,7 @@ function requireGoldenScores(golden: Golden, tier: Tier, displayFile: string, va
   if (golden.scores) return golden.scores;
   throw new GoldensError(
     `the goldens of "${variant}" have no scores, and the ${tier} tier compares scores and face embeddings`,
-    `accept them again with scores (harness check ${displayFile} --accept${variant === 'baseline' ? '' : ` --variant ${variant}`}), or force pixel comparison with --tier exact`,
+    `accept them again with scores (${acceptCommand(displayFile, variant)}), or force pixel comparison with --tier exact`,
   );
 }
 
@@ -225,9 +225,6 @@ function comparePair(
   return { ...judged, diff: pixels.diff };
 }
 
-function markersOf(experiment: Experiment): Marker[] {
-  return experiment.config.scoring.markers as Marker[];
-}
 
 function scoreMetrics(golden: ImageScore | undefined, current: ImageScore | undefined, markers: Marker[]): Record<string, number | null> {
   const metrics: Record<string, number | null> = {};

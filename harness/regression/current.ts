@@ -6,6 +6,7 @@ import { findRun, type Plan, type RunSpec } from '../plan/planner.ts';
 import { storedRuns } from '../store/runs.ts';
 import { samplingSpecFrom } from '../samples/spec.ts';
 import type { SamplingSpec } from '../samples/types.ts';
+import type { Marker } from '../scoring/types.ts';
 import { didYouMean } from '../util/suggest.ts';
 import { fingerprintOf, type EnvFingerprint } from './fingerprint.ts';
 import { findCurrentSet, type FoundSet } from './locate.ts';
@@ -52,4 +53,9 @@ export async function resolveCurrent(options: { experiment: Experiment; storeRoo
   });
   const fingerprint = fingerprintOf(set.manifest, { scriptSha256: run.provenance.scriptSha256, samplerJob: set.samplerJob });
   return { run, set, spec, fingerprint };
+}
+
+/** The markers the experiment scores (`scoring.markers`), typed as the scorer's markers. */
+export function markersOf(experiment: Experiment): Marker[] {
+  return experiment.config.scoring.markers as Marker[];
 }

@@ -34,8 +34,13 @@ export interface Golden {
   scores: ScoreReport | null;
 }
 
+/** The command that accepts a variant's current samples as its goldens. */
+export function acceptCommand(experimentFile: string, variant: string): string {
+  return `harness check ${experimentFile} --accept${variant === 'baseline' ? '' : ` --variant ${variant}`}`;
+}
+
 function acceptHint(experimentFile: string, variant: string): string {
-  return `accept the current samples as goldens: harness check ${experimentFile} --accept${variant === 'baseline' ? '' : ` --variant ${variant}`}`;
+  return `accept the current samples as goldens: ${acceptCommand(experimentFile, variant)}`;
 }
 
 /** Reads and checks a golden's files; every way it can be absent or damaged is a GoldensError (exit 2). */

@@ -73,10 +73,6 @@ export function resolveStore(opts: { flag?: string | undefined; env?: NodeJS.Pro
   return { root: path.resolve(base, DEFAULT_STORE), source: 'default' };
 }
 
-export function resolveStoreRoot(opts: Parameters<typeof resolveStore>[0]): string {
-  return resolveStore(opts).root;
-}
-
 /** How a store was chosen, for messages: "--store x", "HARNESS_STORE", … */
 export function describeStoreSource(source: StoreSource): string {
   return { flag: '--store', env: '$HARNESS_STORE', experiment: "the experiment's store:", default: 'the default (runs/ beside the experiment file)' }[source];

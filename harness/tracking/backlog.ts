@@ -3,6 +3,7 @@
 import type { ExperimentFile } from '../config/schema.ts';
 import { resolveTarget, type TrackingMode } from './mode.ts';
 import { syncState, type RunSyncState } from './state.ts';
+import { shellQuote } from '../util/shell.ts';
 
 export interface MirrorBacklog {
   mode: TrackingMode;
@@ -37,9 +38,5 @@ export function backlogFrom(sync: RunSyncState, mode: TrackingMode, why: string)
 
 /** The command that sends a run's backlog later, with the experiment file and store as the user named them. */
 export function syncCommand(experimentArg: string, runId: string, store?: string): string {
-  return ['harness', 'sync', experimentArg, '--run', runId, ...(store ? ['--store', store] : [])].map(shellWord).join(' ');
-}
-
-function shellWord(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+  return shellQuote(['harness', 'sync', experimentArg, '--run', runId, ...(store ? ['--store', store] : [])]);
 }

@@ -174,7 +174,7 @@ export class EventLog {
 }
 
 // One number, one meaning: the console (`run`, `sweep`), the report and W&B's summary show loss and VRAM
-// through these two functions.
+// through these two functions (and VRAM in GiB through report/format.ts `gib`).
 
 /** Loss is shown smoothed: s_t = LOSS_EMA_FACTOR · s_{t−1} + (1 − LOSS_EMA_FACTOR) · loss_t, from the first loss. */
 export const LOSS_EMA_FACTOR = 0.9;
@@ -202,11 +202,6 @@ export function peakVramMb(events: readonly object[]): number | null {
     }
   }
   return peak;
-}
-
-/** MiB as GiB for people: "9.3 GiB". */
-export function formatGib(mb: number): string {
-  return `${(mb / 1024).toFixed(1)} GiB`;
 }
 
 function finite(value: unknown): number | null {

@@ -5,6 +5,7 @@ import type { Experiment } from '../config/load.ts';
 import { INSTALL_COMMAND, missingPackages, parseCapability, torchHasKernelsFor, type EnvInfo } from './envinfo.ts';
 import { oomAdvice } from './classify.ts';
 import { estimateVramMb } from './vram.ts';
+import { gib } from '../report/format.ts';
 
 export interface PreflightFinding {
   check: string;
@@ -80,7 +81,7 @@ export function checkEnvironment(settings: TrainingSettings, info: EnvInfo, expe
   if (gpu.memory_mb !== null && estimate.totalMb > gpu.memory_mb) {
     warnings.push({
       check: 'vram',
-      message: `rough VRAM estimate ${(estimate.totalMb / 1024).toFixed(1)} GiB exceeds ${gpu.name}'s ${(gpu.memory_mb / 1024).toFixed(1)} GiB`,
+      message: `rough VRAM estimate ${gib(estimate.totalMb)} exceeds ${gpu.name}'s ${gib(gpu.memory_mb)}`,
       hint: oomAdvice(settings),
     });
   }
