@@ -36,10 +36,6 @@ export function datasetOption(command: Command): Command {
   return command.option('--dataset <dir>', SHARED_FLAGS.dataset);
 }
 
-export function variantOption(command: Command): Command {
-  return command.option('--variant <name>', SHARED_FLAGS.variant, collectList);
-}
-
 export function runIdOption(command: Command): Command {
   return command.option('--run <id>', SHARED_FLAGS.run, collectList);
 }

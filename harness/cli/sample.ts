@@ -23,7 +23,6 @@ interface SampleFlags {
   json?: boolean;
 }
 
-const list = collectList;
 
 export function defineSample(program: Command, ctx: CliContext): void {
   const command = program
@@ -31,7 +30,7 @@ export function defineSample(program: Command, ctx: CliContext): void {
     .description('render the fixed prompts × fixed seeds of trained runs (final weights, checkpoints) and of the base model')
     .argument('<experiment>', 'experiment YAML, e.g. experiments/tok-boy.yaml')
     .option('--variant <name>', SHARED_FLAGS.variant, collectList)
-    .option('--checkpoint <which>', 'final, a step number, all (every complete checkpoint-N) or none; repeat or comma-separate (default: final + samples.checkpoints)', list)
+    .option('--checkpoint <which>', 'final, a step number, all (every complete checkpoint-N) or none; repeat or comma-separate (default: final + samples.checkpoints)', collectList)
     .option('--seeds <list>', "seeds instead of the experiment's, e.g. 1,2,3 (a different spec: new set ids)")
     .option('--prompts <ids>', "a subset of the experiment's prompt ids, e.g. 01-profile-before,04-sickle")
     .option('--control', 'only the base model without LoRA (the control set shared by all runs)')
@@ -76,7 +75,7 @@ Examples:
         variants: flags.variant,
         checkpoints: flags.checkpoint,
         ...(flags.seeds ? { seeds: parseSeeds(flags.seeds) } : {}),
-        ...(flags.prompts ? { prompts: list(flags.prompts) } : {}),
+        ...(flags.prompts ? { prompts: collectList(flags.prompts) } : {}),
         ...(flags.control === undefined ? {} : { control: flags.control }),
         python: flags.python,
         model: flags.model,
@@ -101,7 +100,7 @@ Examples:
 }
 
 function parseSeeds(text: string): number[] {
-  return list(text).map((item) => {
+  return collectList(text).map((item) => {
     if (!/^\d+$/.test(item)) throw new UsageError(`--seeds ${text}: "${item}" is not a whole number ≥ 0`, 'e.g. --seeds 11,22,33');
     return Number(item);
   });

@@ -4,10 +4,11 @@ import { datasetOption, jsonOption, storeOption } from './common.ts';
 import { exitCodesHelp } from './contract.ts';
 import { emit } from './io.ts';
 import { table } from './table.ts';
+import { finishedStages, type Stage, type StageOutcome } from '../store/status.ts';
 
 /** What a failed run still has: the stages that finished before the one that failed. */
-function kept(stages: Partial<Record<string, string>>): string {
-  const done = Object.entries(stages).filter(([, outcome]) => outcome === 'done').map(([stage]) => ({ train: 'trained', sample: 'sampled', score: 'scored' })[stage] ?? stage);
+function kept(stages: Partial<Record<Stage, StageOutcome>>): string {
+  const done = finishedStages(stages);
   return done.length ? `, ${done.join(' and ')}` : '';
 }
 

@@ -49,7 +49,7 @@ export async function datasetCheck(options: DatasetCheckOptions): Promise<CheckR
     tokenizer: await captionTokenizer(modelDir),
   });
   if (result.problems.some((p) => p.code === 'not-a-folder')) {
-    throw new UsageError(`dataset folder not found: ${result.dir}${await didYouMeanPath(result.dir, process.cwd(), { kind: 'folder' })}`, 'pass the folder that holds the training PNGs and metadata.jsonl');
+    throw new UsageError(`dataset folder not found: ${result.dir}${await didYouMeanPath(result.dir, options.cwd, { kind: 'folder' })}`, 'pass the folder that holds the training PNGs and metadata.jsonl');
   }
   return result;
 }

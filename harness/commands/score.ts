@@ -49,13 +49,13 @@ export async function score(options: ScoreOptions): Promise<ScoreResult> {
   const referenceDir = path.resolve(options.cwd, options.reference);
   await requireDir(imagesDir, '<images-dir>');
   await requireDir(referenceDir, '--reference');
-  if ((await listImages(imagesDir)).length === 0) {
+  const images = await listImages(imagesDir);
+  if (images.length === 0) {
     throw new UsageError(`${options.images} has no PNG, JPEG or WebP images`, 'point harness score at the folder the images were written to');
   }
   if (options.workers !== undefined && !(Number.isInteger(options.workers) && options.workers > 0)) {
     throw new UsageError(`--workers must be a positive whole number, got ${options.workers}`);
   }
-  const images = await listImages(imagesDir);
   // what has been done when Ctrl-C comes: the reference photos first, then the images
   const progress = { phase: 'reference' as 'reference' | 'images', done: 0, total: (await listImages(referenceDir)).length };
   const interrupted = () =>

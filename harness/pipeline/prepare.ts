@@ -5,7 +5,7 @@
 import type { Experiment } from '../config/load.ts';
 import { ensureBuiltModels, type BuiltModel } from '../models/built.ts';
 import { ensureManagedEnv, type ManagedEnvProgress } from '../pyenv/managed.ts';
-import { defaultPython, probeEnv, type EnvProbe } from '../train/envinfo.ts';
+import { defaultDevice, defaultPython, probeEnv, type EnvProbe } from '../train/envinfo.ts';
 
 export type PythonSource = '--python' | 'HARNESS_PYTHON' | 'python.requirements' | 'python3';
 
@@ -58,16 +58,6 @@ export async function prepareMachine(options: PrepareOptions): Promise<Prepared>
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
   return { python, models };
-}
-
-/**
- * Where training and sampling run when --device does not say: the CPU when torch is there and sees no CUDA
- * GPU, else cuda (also when the Python or its torch is missing: the checks then say so, for the GPU the
- * experiment was written for, rather than judging its settings for a CPU nobody chose).
- */
-export function defaultDevice(probe: EnvProbe): 'cuda' | 'cpu' {
-  if (!probe.ok || !probe.info.torch) return 'cuda';
-  return probe.info.torch.cuda_available && probe.info.gpus.length > 0 ? 'cuda' : 'cpu';
 }
 
 export async function probeDevice(python: string, options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ probe: EnvProbe; device: 'cuda' | 'cpu' }> {

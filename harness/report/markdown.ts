@@ -8,7 +8,7 @@ import { coverage, DASH, duration, fixed, gib, interval, signed } from './format
 import { EMA_FACTOR } from './metrics.ts';
 import { commandText, envLines, groupBy, provenanceLines, samplingLines } from './repro.ts';
 import { summaryParagraph } from './summary.ts';
-import { stagesOf, type Stage } from '../store/status.ts';
+import { finishedStages, stagesOf } from '../store/status.ts';
 import { resumeEquivalence, resumePhrase } from '../plan/resume-alignment.ts';
 import type { LoadedSet } from './types.ts';
 
@@ -127,12 +127,10 @@ function overridesCell(row: RunRow): string {
   return entries.map(([k, v]) => mdText(`${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)).join('<br>');
 }
 
-const STAGE_DONE: Record<Stage, string> = { train: 'trained', sample: 'sampled', score: 'scored' };
-
 function statusCell(row: RunRow, logTails: string[]): string {
   if (row.state === 'failed') {
     const link = logTails.includes(row.id) ? ` · ${mdLink('log', assets.logTail(row.id))}` : '';
-    const kept = Object.entries(stagesOf(row.run.status?.history ?? [])).filter(([, outcome]) => outcome === 'done').map(([stage]) => STAGE_DONE[stage as Stage]);
+    const kept = finishedStages(stagesOf(row.run.status?.history ?? []));
     return `**failed: ${mdText(row.reason ?? 'unknown')}**${kept.length ? ` (${kept.join(', ')})` : ''}${link}`;
   }
   if (row.state !== 'done' && row.facts.lastStep !== null) {

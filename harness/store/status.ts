@@ -87,6 +87,13 @@ export function stagesOf(history: readonly { state: RunState }[]): Partial<Recor
   return stages;
 }
 
+const STAGE_DONE: Record<Stage, string> = { train: 'trained', sample: 'sampled', score: 'scored' };
+
+/** The stages that finished well, as words in stage order ("trained", "sampled", "scored"): what a failed run still has. */
+export function finishedStages(stages: Partial<Record<Stage, StageOutcome>>): string[] {
+  return STAGES.filter((stage) => stages[stage] === 'done').map((stage) => STAGE_DONE[stage]);
+}
+
 /** Training finished and was not started again since: the weights are there to sample and score. */
 export function trainingDone(status: Pick<RunStatus, 'history'> | undefined): boolean {
   return status !== undefined && stagesOf(status.history ?? []).train === 'done';

@@ -1,9 +1,8 @@
 // The environment report shared by `harness setup` and `harness doctor`: what the Python side has, what
 // the experiment's runs need from it, and exactly what to install.
 import type { TrainingSettings } from '../config/schema.ts';
-import { INSTALL_COMMAND, missingPackages, type EnvProbe } from './envinfo.ts';
+import { defaultDevice, INSTALL_COMMAND, missingPackages, type EnvProbe } from './envinfo.ts';
 import { checkEnvironment, type PreflightFinding } from './preflight.ts';
-import { defaultDevice } from '../pipeline/prepare.ts';
 
 export interface EnvCheck {
   ok: boolean;

@@ -45,6 +45,16 @@ export async function probeEnv(python: string, options: { cwd: string; env: Node
 }
 
 /** Packages the script imports for these settings (missing ones fail at import or, worse, silently). */
+/**
+ * Where training and sampling run when --device does not say: the CPU when torch is there and sees no CUDA
+ * GPU, else cuda (also when the Python or its torch is missing: the checks then say so, for the GPU the
+ * experiment was written for, rather than judging its settings for a CPU nobody chose).
+ */
+export function defaultDevice(probe: EnvProbe): 'cuda' | 'cpu' {
+  if (!probe.ok || !probe.info.torch) return 'cuda';
+  return probe.info.torch.cuda_available && probe.info.gpus.length > 0 ? 'cuda' : 'cpu';
+}
+
 export function requiredPackages(settings: TrainingSettings): string[] {
   const names = ['torch', 'torchvision', 'diffusers', 'transformers', 'accelerate', 'peft', 'datasets', 'safetensors', 'huggingface-hub', 'pillow', 'numpy', 'tqdm'];
   if (settings.use_8bit_adam === true) names.push('bitsandbytes');
