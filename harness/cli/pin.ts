@@ -75,6 +75,8 @@ Examples:
       }
       emit(ctx.io, opts.json, result, (r, io) => {
         const rows = r.refs.map((ref) => [ref.key, ref.id, ref.commit, ref.changed ? (ref.before ? `was ${ref.before.slice(0, 12)}` : 'pinned') : 'unchanged']);
+        // models the harness builds (`build:`) are pinned by the digest of their files, not through the Hub
+        if (rows.length === 0) return `${r.file} has no Hub models to pin: its model and VAE are built by the harness (base.*.build), pinned by their files' digest`;
         const lines = [table(['key', 'repo', 'commit', ''], rows), ''];
         if (r.written) lines.push(`${io.style.green('wrote')} ${r.file} (run ids change with the commits: \`harness plan ${r.file}\`)`);
         else if (r.refs.some((ref) => ref.changed)) lines.push(`dry run: ${r.file} not changed`);

@@ -98,7 +98,9 @@ export async function pin(options: PinOptions): Promise<PinResult> {
     variants,
   };
   if (options.snapshot && !options.dryRun) {
-    const pinnedConfig = { base: { ...config.base, model: { ...config.base.model, commit: refs[0]!.commit }, vae: { ...config.base.vae, commit: refs[1]!.commit } } };
+    // each Hub model at the commit just resolved (models the harness builds have no Hub ref and keep theirs)
+    const commitOf = (which: 'model' | 'vae') => refs.find((r) => r.key === `base.${which}.commit`)?.commit ?? config.base[which].commit;
+    const pinnedConfig = { base: { ...config.base, model: { ...config.base.model, commit: commitOf('model') }, vae: { ...config.base.vae, commit: commitOf('vae') } } };
     const snapshots = await noteIfSlow(snapshotExperiment({
       config: pinnedConfig,
       variants,

@@ -17,9 +17,10 @@ export interface ExperimentSnapshotOptions {
   refMain?: boolean;
 }
 
+/** Snapshots the base model and the VAE at their pins; a model the harness builds (`build:`) is made, not downloaded, and is left out. */
 export async function snapshotExperiment(options: ExperimentSnapshotOptions): Promise<SnapshotResult[]> {
   const { model, vae } = options.config.base;
-  for (const ref of [model, vae]) {
+  for (const ref of [model, vae].filter((r) => r.build === undefined)) {
     if (!ref.commit) throw new UsageError(`${ref.id} is not pinned: a snapshot is taken at a commit`, 'run `harness pin <experiment>` first');
   }
   const variants: Variants = options.variants.length > 0 ? [...new Set(options.variants)] : [null];
@@ -30,17 +31,12 @@ export async function snapshotExperiment(options: ExperimentSnapshotOptions): Pr
     ...(options.verify ? { verify: options.verify } : {}),
     ...(options.refMain ? { ref: 'main' } : {}),
   };
-  const base = await snapshotModel({
-    ...common,
-    id: model.id,
-    commit: model.commit!,
-    filter: (paths) => sdxlBaseFiles(paths, { variants, separateVae: true }),
-  });
-  const vaeSnapshot = await snapshotModel({
-    ...common,
-    id: vae.id,
-    commit: vae.commit!,
-    filter: (paths) => vaeRepoFiles(paths, { variants }),
-  });
-  return [base, vaeSnapshot];
+  const results: SnapshotResult[] = [];
+  if (model.build === undefined) {
+    results.push(await snapshotModel({ ...common, id: model.id, commit: model.commit!, filter: (paths) => sdxlBaseFiles(paths, { variants, separateVae: true }) }));
+  }
+  if (vae.build === undefined) {
+    results.push(await snapshotModel({ ...common, id: vae.id, commit: vae.commit!, filter: (paths) => vaeRepoFiles(paths, { variants }) }));
+  }
+  return results;
 }

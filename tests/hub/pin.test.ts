@@ -82,6 +82,22 @@ describe('harness pin', () => {
     expect(await readFile(file, 'utf8')).toContain('commit: null');
   });
 
+  it('says a model the harness builds has no Hub pin, and --snapshot downloads nothing for it (the demo)', async () => {
+    const dir = await tempDir();
+    const demo = path.join(dir, 'demo.yaml');
+    await writeFile(demo, await readFile(path.join(import.meta.dirname, '../../experiments/demo.yaml'), 'utf8'));
+    const hf = path.join(dir, 'hf');
+    const requests = hub.requests.length;
+    for (const args of [['pin', demo], ['pin', demo, '--snapshot']]) {
+      const result = await harness(args, { cwd: dir, env: hubEnv(hub, hf) });
+      expect(result.stderr, args.join(' ')).toBe('');
+      expect(result.exitCode, args.join(' ')).toBe(0);
+      expect(result.stdout).toContain('demo.yaml has no Hub models to pin: its model and VAE are built by the harness');
+    }
+    expect(hub.requests.length).toBe(requests);
+    expect(await readdir(hf).catch(() => [])).toEqual([]);
+  });
+
   it('--snapshot downloads exactly the pipeline files into the HF cache layout', async () => {
     const dir = await tempDir();
     const file = await copyExperiment(dir);
