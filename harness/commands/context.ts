@@ -6,7 +6,7 @@ import { loadExperiment, type Experiment } from '../config/load.ts';
 import { fingerprintDataset, type DatasetFingerprint } from '../dataset/hash.ts';
 import { UsageError } from '../errors.ts';
 import { planAsTrained } from '../plan/as-trained.ts';
-import { planExperiment, type Plan } from '../plan/planner.ts';
+import { planExperiment, type Plan, type PlanInputs } from '../plan/planner.ts';
 import { describeStoreSource, resolveStore, type StoreSource } from '../store/layout.ts';
 import { storedRuns } from '../store/runs.ts';
 import { nearPath } from '../util/near-path.ts';
@@ -82,13 +82,25 @@ export async function loadPlanContext(options: ContextOptions): Promise<PlanCont
   const dataset = (await exists(datasetDir)) ? await fingerprintDataset(datasetDir) : null;
   const { root: storeRoot, source: storeSource } = experimentStore(experiment, options);
   const hubCache = hubCacheDir(options.env);
-  const plan = planExperiment({
-    config: experiment.config,
-    dataset: { dir: datasetDir, hash: dataset?.hash ?? null, imageCount: dataset?.imageCount ?? null },
-    storeRoot,
-    hubCache,
-  });
+  const plan = planExperiment(planInputs({ experiment, datasetDir, dataset, storeRoot, hubCache }));
   return { experiment, datasetDir, dataset, storeRoot, storeSource, hubCache, plan };
+}
+
+/**
+ * What the planner names runs from. `script`: the script actually used (a stand-in or edited one gives
+ * other run ids); without it, the pinned script (base.diffusers).
+ */
+export function planInputs(
+  context: Pick<PlanContext, 'experiment' | 'datasetDir' | 'dataset' | 'storeRoot' | 'hubCache'>,
+  script?: { sha256: string; path: string },
+): PlanInputs {
+  return {
+    config: context.experiment.config,
+    dataset: { dir: context.datasetDir, hash: context.dataset?.hash ?? null, imageCount: context.dataset?.imageCount ?? null },
+    storeRoot: context.storeRoot,
+    hubCache: context.hubCache,
+    ...(script ? { script: { sha256: script.sha256, path: script.path } } : {}),
+  };
 }
 
 /**
@@ -99,13 +111,7 @@ export async function loadPlanContext(options: ContextOptions): Promise<PlanCont
  */
 export async function asTrained(context: PlanContext): Promise<PlanContext> {
   const stored = await storedRuns(context.storeRoot, context.experiment.name);
-  const inputs = {
-    config: context.experiment.config,
-    dataset: { dir: context.datasetDir, hash: context.dataset?.hash ?? null, imageCount: context.dataset?.imageCount ?? null },
-    storeRoot: context.storeRoot,
-    hubCache: context.hubCache,
-  };
-  return { ...context, plan: planAsTrained(inputs, context.plan, stored) };
+  return { ...context, plan: planAsTrained(planInputs(context), context.plan, stored) };
 }
 
 /**

@@ -6,11 +6,10 @@ import { slurmScript, type SlurmOptions } from '../export/slurm.ts';
 import { wandbSweepConfig, type SweepMethod, type SweepOver, SWEEP_METRICS } from '../export/wandb-sweep.ts';
 import { fileURLToPath } from 'node:url';
 import { planExperiment } from '../plan/planner.ts';
-import { planInputs } from '../pipeline/resolve.ts';
 import { submitSbatch } from '../runner/sbatch.ts';
 import { localScript } from '../train/script.ts';
 import { shellQuote } from '../util/shell.ts';
-import { loadPlanContext, type ContextOptions } from './context.ts';
+import { loadPlanContext, planInputs, type ContextOptions } from './context.ts';
 
 export interface WandbSweepOptions extends ContextOptions {
   method: SweepMethod;

@@ -1,11 +1,10 @@
 // `harness plan`: what would run, with the exact commands. No GPU, no disk writes.
 import type { Problem } from '../errors.ts';
 import { planExperiment, type RunSpec } from '../plan/planner.ts';
-import { planInputs } from '../pipeline/resolve.ts';
 import { localScript } from '../train/script.ts';
 import { checkpointMisalignment, misalignmentMessage } from '../plan/resume-alignment.ts';
 import { runLayout } from '../store/layout.ts';
-import { loadPlanContext, type ContextOptions } from './context.ts';
+import { loadPlanContext, planInputs, type ContextOptions } from './context.ts';
 
 export interface PlanResult {
   schemaVersion: number;

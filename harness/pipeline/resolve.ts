@@ -4,11 +4,11 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TrainingSettings } from '../config/schema.ts';
-import type { PlanContext } from '../commands/context.ts';
+import { planInputs, type PlanContext } from '../commands/context.ts';
 import { UsageError } from '../errors.ts';
 import { expandVariants } from '../plan/expand.ts';
 import { runFromParams, type RunParams } from '../plan/params.ts';
-import { planExperiment, planRun, snapshotPath, trainerArgv, type PlanInputs, type RunSpec } from '../plan/planner.ts';
+import { planExperiment, planRun, snapshotPath, trainerArgv, type RunSpec } from '../plan/planner.ts';
 import { runLayout } from '../store/layout.ts';
 import { findCachedScript, localScript, mirrorScript, type ScriptFile, type ScriptPin } from '../train/script.ts';
 import { didYouMean } from '../util/suggest.ts';
@@ -24,17 +24,6 @@ export async function resolveScript(options: { script?: string; cwd: string; env
     `the pinned diffusers script (${pin.script} at ${pin.commit.slice(0, 12)}) is not in the cache`,
     `run \`harness setup ${options.experimentArg}\` (downloads and verifies it), or pass --script FILE`,
   );
-}
-
-/** Plan inputs with the script actually used: a stand-in or edited script gives other run ids. */
-export function planInputs(context: PlanContext, script: Pick<ScriptFile, 'sha256' | 'path'>): PlanInputs {
-  return {
-    config: context.experiment.config,
-    dataset: { dir: context.datasetDir, hash: context.dataset?.hash ?? null, imageCount: context.dataset?.imageCount ?? null },
-    storeRoot: context.storeRoot,
-    hubCache: context.hubCache,
-    script: { sha256: script.sha256, path: script.path },
-  };
 }
 
 export interface SelectOptions {

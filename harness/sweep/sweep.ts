@@ -5,12 +5,12 @@
 import path from 'node:path';
 import type { Experiment } from '../config/load.ts';
 import { formatProblem } from '../errors.ts';
-import { asTrained, checkStoreForWriting, loadPlanContext, requireDataset, type ContextOptions, type PlanContext } from '../commands/context.ts';
+import { asTrained, checkStoreForWriting, loadPlanContext, planInputs, requireDataset, type ContextOptions, type PlanContext } from '../commands/context.ts';
 import { UsageError } from '../errors.ts';
 import { requirePinned } from '../hub/pin-state.ts';
 import { planExperiment, type RunSpec } from '../plan/planner.ts';
 import { openSession, pipelineFlags, type PipelineFlags, type Session } from '../pipeline/session.ts';
-import { planInputs, resolveScript, withModelFolders } from '../pipeline/resolve.ts';
+import { resolveScript, withModelFolders } from '../pipeline/resolve.ts';
 import { prepareForRuns } from '../pipeline/prepare.ts';
 import { cpuStage, gpuStage, type GpuOutcome } from '../pipeline/stages.ts';
 import { checkUpFront } from '../pipeline/upfront.ts';

@@ -64,12 +64,17 @@ export async function mirrorScript(env: NodeJS.ProcessEnv, pin: ScriptPin): Prom
     const candidate = path.join(dir, path.basename(pin.script));
     const bytes = await readFile(candidate).catch(() => undefined);
     if (!bytes || sha256(bytes) !== pin.sha256) continue;
-    const file = cachedScriptPath(env, pin);
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFileAtomic(file, bytes);
-    return { path: file, sha256: pin.sha256, pinned: true, expected: pin.sha256, source: 'mirror' };
+    return cacheScript(env, pin, bytes, 'mirror');
   }
   return undefined;
+}
+
+/** The pinned script's bytes (already checked against the pin) into the cache, where `sweep` and `run` find it. */
+async function cacheScript(env: NodeJS.ProcessEnv, pin: ScriptPin, bytes: Uint8Array, source: ScriptFile['source']): Promise<ScriptFile> {
+  const file = cachedScriptPath(env, pin);
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFileAtomic(file, bytes);
+  return { path: file, sha256: pin.sha256, pinned: true, expected: pin.sha256, source };
 }
 
 /**
@@ -103,14 +108,16 @@ export async function downloadScript(env: NodeJS.ProcessEnv, pin: ScriptPin, fet
   if (actual !== pin.sha256) {
     throw new UsageError(`sha256 mismatch for ${url}: expected ${pin.sha256} (base.diffusers.sha256), got ${actual}`, 'the pin and the commit disagree: fix base.diffusers.sha256 or .commit; nothing was cached');
   }
-  const file = cachedScriptPath(env, pin);
-  await mkdir(path.dirname(file), { recursive: true });
-  await writeFileAtomic(file, body);
-  return { path: file, sha256: actual, pinned: true, expected: pin.sha256, source: 'download' };
+  return cacheScript(env, pin, body, 'download');
 }
 
 /** --script FILE: any local copy; its hash is recorded and compared with the pin. */
 export async function localScript(file: string, cwd: string, pin: ScriptPin): Promise<ScriptFile> {
+  const { bytes: _bytes, ...script } = await readLocalScript(file, cwd, pin);
+  return script;
+}
+
+async function readLocalScript(file: string, cwd: string, pin: ScriptPin): Promise<ScriptFile & { bytes: Buffer }> {
   const absolute = path.resolve(cwd, file);
   let bytes: Buffer;
   try {
@@ -119,7 +126,7 @@ export async function localScript(file: string, cwd: string, pin: ScriptPin): Pr
     throw new UsageError(`--script ${file}: no such file${await didYouMeanPath(file, cwd, { kind: 'file', extensions: ['.py'] })}`, 'pass a local copy of examples/dreambooth/train_dreambooth_lora_sdxl.py');
   }
   const actual = sha256(bytes);
-  return { path: absolute, sha256: actual, pinned: actual === pin.sha256, expected: pin.sha256, source: 'local' };
+  return { path: absolute, sha256: actual, pinned: actual === pin.sha256, expected: pin.sha256, source: 'local', bytes };
 }
 
 /**
@@ -128,17 +135,12 @@ export async function localScript(file: string, cwd: string, pin: ScriptPin): Pr
  * cached; another file is refused (run and sweep take it with --script, under its own run ids).
  */
 export async function installLocalScript(env: NodeJS.ProcessEnv, pin: ScriptPin, file: string, cwd: string): Promise<ScriptFile> {
-  const local = await localScript(file, cwd, pin);
+  const local = await readLocalScript(file, cwd, pin);
   if (!local.pinned) {
     throw new UsageError(
       `--script ${file} has sha256 ${local.sha256}, not the pinned ${pin.sha256} (base.diffusers.sha256): it is not the script at ${pin.commit.slice(0, 12)}`,
       'fetch the file at the pinned commit, or train with it as it is: `harness run|sweep … --script FILE` (its own hash names the runs)',
     );
   }
-  const cached = await findCachedScript(env, pin);
-  if (cached) return cached;
-  const target = cachedScriptPath(env, pin);
-  await mkdir(path.dirname(target), { recursive: true });
-  await writeFileAtomic(target, await readFile(local.path));
-  return { path: target, sha256: local.sha256, pinned: true, expected: pin.sha256, source: 'local' };
+  return (await findCachedScript(env, pin)) ?? cacheScript(env, pin, local.bytes, 'local');
 }
