@@ -4,12 +4,20 @@
 //
 // Code cells are String.raw templates (Python keeps its backslashes); they hold no backtick and no "${".
 
+import { EXIT_CODES } from '../harness/errors.ts';
+
 export type Cell = { type: 'markdown' | 'code'; source: string; id: string };
 
 const md = (id: string, source: string): Cell => ({ type: 'markdown', id, source });
 const code = (id: string, source: string): Cell => ({ type: 'code', id, source });
 
 export const EXPERIMENT = 'experiments/tok-boy.yaml';
+
+/** The exit-code table of harness/errors.ts as a Python dict, so the notebook names every code the CLI has. */
+function exitCodesPython(): string {
+  const entries = EXIT_CODES.filter(({ code }) => code !== 0).map(({ code, meaning }) => `    ${code}: ${JSON.stringify(meaning)},`);
+  return `EXIT_CODES = {\n${entries.join('\n')}\n}\n`;
+}
 
 /** What a first-time user reads first: what it does, what each step costs, and the plan over sessions. */
 const INTRO = md('intro', `# TOK boy on a free GPU with \`harness\`
@@ -125,9 +133,9 @@ if PLATFORM == 'kaggle':
           'Persistence > Files, so /kaggle/working (the run store; 20 GB) is there next session. Add the photos '
           'with Add Input; /kaggle/input is read-only.')
 
-EXIT_CODES = {1: 'runs failed or problems were found', 2: 'a usage or configuration error',
-              3: 'a remote service (Hugging Face Hub, W&B) failed', 130: 'interrupted'}
-
+` +
+    exitCodesPython() +
+    String.raw`
 def sh(command, what, ok=(0,)):
     """Runs a shell command with its output as it comes; stops Run all with the reason when it fails."""
     if PLATFORM == 'colab' and not os.path.isdir(COLAB_ROOT + '/drive/MyDrive'):

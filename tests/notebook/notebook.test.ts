@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { CELLS, EXPERIMENT, notebookJson } from '../../notebooks/source.ts';
 import { parseExperiment } from '../../harness/config/load.ts';
 import { isPinned } from '../../harness/hub/pin-state.ts';
+import { EXIT_CODES } from '../../harness/errors.ts';
 import { harness, REPO } from '../helpers/cli.ts';
 
 const NOTEBOOK = path.join(REPO, 'notebooks', 'tok-boy.ipynb');
@@ -89,6 +90,13 @@ describe('the Colab/Kaggle notebook', () => {
       }
       for (const flag of flags) expect(helpCache.get(key), `${flag} in: ${line}`).toContain(flag);
     }
+  });
+
+  it('explains every exit code the CLI has when a command fails (the table of harness/errors.ts)', async () => {
+    const runtime = cell('runtime').source;
+    const table = runtime.slice(runtime.indexOf('EXIT_CODES = {'), runtime.indexOf('}', runtime.indexOf('EXIT_CODES = {')) + 1);
+    const parsed = JSON.parse(await python(`import json\n${table}\nprint(json.dumps(EXIT_CODES))`)) as Record<string, string>;
+    expect(parsed).toEqual(Object.fromEntries(EXIT_CODES.filter(({ code }) => code !== 0).map(({ code, meaning }) => [String(code), meaning])));
   });
 
   it('runs every shell command through sh(), which checks its exit status: no "!" or "%" lines, no npx', () => {
