@@ -14,6 +14,7 @@ kept, so an interrupted set resumes where it stopped. A failure inside a set (ou
 exception) is that set's `error` event; the next set goes on with a fresh pipeline. Exit 0 only when every set
 ended; 2 for a spec this script cannot follow, else 1.
 """
+import functools
 import hashlib
 import json
 import os
@@ -141,7 +142,9 @@ def environment(torch, spec):
     return env
 
 
+@functools.lru_cache(maxsize=None)
 def nvidia_driver():
+    """The driver version, asked of nvidia-smi once per process (every set of a batch records it)."""
     try:
         out = subprocess.run(
             ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"], capture_output=True, text=True, timeout=10, check=True

@@ -250,7 +250,8 @@ async function renderPending(ctx: RenderContext, pending: PendingSet[], ownerDir
       throw new InterruptedError(`sampling of ${on} interrupted; finished images are kept and the next call resumes`);
     }
     const reachedAny = queue.some((set) => seen.get(set.setId)!.some((event) => event.type === 'start'));
-    const tail = await logTail(files.log);
+    // the log's last lines, read once and only when a set failed (the log grows with every sampler process)
+    let tail: string[] | undefined;
     for (const set of queue) {
       if (finished.has(set.setId)) continue;
       const events = seen.get(set.setId)!;
@@ -265,6 +266,7 @@ async function renderPending(ctx: RenderContext, pending: PendingSet[], ownerDir
         settle(set, await finishSet(ctx, set, files.log));
         continue;
       }
+      tail ??= await logTail(files.log);
       const { reason, message } = classifyFailure({ ...result, events } satisfies SamplerProcessResult, tail);
       failures.push(new SamplingFailedError(set.setId, reason, message, tail, failureHint(reason, files.log)));
     }
