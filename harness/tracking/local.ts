@@ -41,16 +41,27 @@ async function listDir(dir: string): Promise<string[]> {
   }
 }
 
-/** Complete sample sets of the run (those with a set.json), oldest first. */
-export async function listSampleSets(runDir: string): Promise<{ manifest: SampleSetManifest; dir: string }[]> {
-  const layout = layoutOf(runDir);
+/** The experiment's shared control folder (`_control`) beside a run folder. */
+function controlLayoutOf(runDir: string) {
+  const dir = path.resolve(runDir);
+  return controlLayout(path.dirname(path.dirname(dir)), path.basename(path.dirname(dir)));
+}
+
+/** Complete sample sets (those with a set.json) in a samples folder, oldest first (createdAt, then set id). */
+async function completeSets(samplesDir: string, setDir: (setId: string) => string): Promise<{ manifest: SampleSetManifest; dir: string }[]> {
   const sets: { manifest: SampleSetManifest; dir: string }[] = [];
-  for (const setId of await listDir(layout.samplesDir)) {
-    const dir = layout.sampleSet(setId);
+  for (const setId of await listDir(samplesDir)) {
+    const dir = setDir(setId);
     const manifest = await readJson<SampleSetManifest>(sampleSetFiles(dir).manifest).catch(() => undefined);
     if (manifest && Array.isArray(manifest.images)) sets.push({ manifest, dir });
   }
   return sets.sort((a, b) => String(a.manifest.createdAt).localeCompare(String(b.manifest.createdAt)) || a.manifest.setId.localeCompare(b.manifest.setId));
+}
+
+/** Complete sample sets of the run (those with a set.json), oldest first. */
+export async function listSampleSets(runDir: string): Promise<{ manifest: SampleSetManifest; dir: string }[]> {
+  const layout = layoutOf(runDir);
+  return completeSets(layout.samplesDir, layout.sampleSet);
 }
 
 /** Score reports of the run (unordered: the caller orders them by their sets). */
@@ -75,18 +86,15 @@ export async function listControlSets(
   ownSets: SampleSetManifest[],
 ): Promise<{ manifest: SampleSetManifest; dir: string; report: ScoreReport | undefined }[]> {
   if (ownSets.length === 0) return [];
-  const dir = path.resolve(runDir);
-  const control = controlLayout(path.dirname(path.dirname(dir)), path.basename(path.dirname(dir)));
+  const control = controlLayoutOf(runDir);
   const specs = new Set(ownSets.map((set) => hashObject(set.spec)));
   const sets: { manifest: SampleSetManifest; dir: string; report: ScoreReport | undefined }[] = [];
-  for (const setId of await listDir(path.join(control.dir, 'samples'))) {
-    const setDir = control.sampleSet(setId);
-    const manifest = await readJson<SampleSetManifest>(sampleSetFiles(setDir).manifest).catch(() => undefined);
-    if (!manifest || !Array.isArray(manifest.images) || manifest.weights?.kind !== 'control' || !specs.has(hashObject(manifest.spec))) continue;
-    const report = await readJson<ScoreReport>(control.scores(setId)).catch(() => undefined);
-    sets.push({ manifest, dir: setDir, report: report?.summary ? report : undefined });
+  for (const { manifest, dir } of await completeSets(control.samplesDir, control.sampleSet)) {
+    if (manifest.weights?.kind !== 'control' || !specs.has(hashObject(manifest.spec))) continue;
+    const report = await readJson<ScoreReport>(control.scores(path.basename(dir))).catch(() => undefined);
+    sets.push({ manifest, dir, report: report?.summary ? report : undefined });
   }
-  return sets.sort((a, b) => String(a.manifest.createdAt).localeCompare(String(b.manifest.createdAt)) || a.manifest.setId.localeCompare(b.manifest.setId));
+  return sets;
 }
 
 /**

@@ -15,7 +15,7 @@ import { pendingFromStore, setDirFromRun } from './replay.ts';
 import { attachState, readWandbState, syncState, writeWandbState, type RunSyncState, type WandbSyncState } from './state.ts';
 import type { LedgerLine, RunEvent } from './types.ts';
 import { runUrl, WandbClient } from './wandb/client.ts';
-import { DEFAULT_POLICY, Http, policyFromEnv, REAL_CLOCK, type RetryPolicy } from './wandb/http.ts';
+import { DEFAULT_POLICY, envMs, Http, policyFromEnv, REAL_CLOCK, type RetryPolicy } from './wandb/http.ts';
 import { DEFAULT_SINK_OPTIONS, WandbSink, type WandbSinkOptions } from './wandb/sink.ts';
 
 export interface MirrorOptions {
@@ -207,12 +207,8 @@ class LiveMirror implements RunMirror {
  * slow links and for tests that must not wait out production times. Unset or invalid: the defaults.
  */
 export function sinkOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<WandbSinkOptions> {
-  const read = (name: string): number | undefined => {
-    const value = Number(env[name]);
-    return env[name] !== undefined && env[name] !== '' && Number.isFinite(value) && value > 0 ? value : undefined;
-  };
-  const heartbeat = read('HARNESS_WANDB_HEARTBEAT_MS');
-  const finish = read('HARNESS_WANDB_FINISH_MS');
+  const heartbeat = envMs(env, 'HARNESS_WANDB_HEARTBEAT_MS', { zero: false });
+  const finish = envMs(env, 'HARNESS_WANDB_FINISH_MS', { zero: false });
   return {
     ...(heartbeat === undefined ? {} : { heartbeatIntervalMs: heartbeat }),
     ...(finish === undefined ? {} : { finishTimeoutMs: finish, degradedFinishTimeoutMs: Math.min(finish, DEFAULT_SINK_OPTIONS.degradedFinishTimeoutMs) }),

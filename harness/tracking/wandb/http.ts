@@ -234,16 +234,20 @@ function networkReason(cause: unknown): string {
   return inner?.message ?? (cause instanceof Error ? cause.message : String(cause));
 }
 
+/** A millisecond setting from the environment: a finite number ≥ 0 (> 0 unless `zero`), else undefined (unset, empty or invalid). */
+export function envMs(env: NodeJS.ProcessEnv, name: string, options: { zero: boolean }): number | undefined {
+  const text = env[name];
+  const value = Number(text);
+  return text !== undefined && text !== '' && Number.isFinite(value) && (options.zero ? value >= 0 : value > 0) ? value : undefined;
+}
+
 /**
  * Tuning through the environment (HARNESS_WANDB_BACKOFF_MS, HARNESS_WANDB_MAX_BACKOFF_MS,
  * HARNESS_WANDB_ATTEMPT_TIMEOUT_MS), for slow links and for tests that must not wait out production
  * backoffs. Unset or invalid values keep the defaults.
  */
 export function policyFromEnv(env: NodeJS.ProcessEnv): Partial<RetryPolicy> {
-  const read = (name: string): number | undefined => {
-    const value = Number(env[name]);
-    return env[name] !== undefined && env[name] !== '' && Number.isFinite(value) && value >= 0 ? value : undefined;
-  };
+  const read = (name: string) => envMs(env, name, { zero: true });
   const policy: Partial<RetryPolicy> = {};
   const base = read('HARNESS_WANDB_BACKOFF_MS');
   const max = read('HARNESS_WANDB_MAX_BACKOFF_MS');

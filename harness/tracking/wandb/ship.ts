@@ -10,7 +10,7 @@ import { hashObject, sha256 } from '../../util/hash.ts';
 import { metricDefinitions, summaryFrom, wandbConfig } from '../derive.ts';
 import { readCommand, readEnvInfo, readRunStatus, readTrainLog, runEndSeconds } from '../local.ts';
 import { CONFIG_FILE, configYaml, METADATA_FILE, metadataFrom, OUTPUT_FILE, REQUIREMENTS_FILE, requirementsFrom, SUMMARY_UPLOAD_FILE } from '../runfiles.ts';
-import { summaryHash, type WandbSyncState } from '../state.ts';
+import type { WandbSyncState } from '../state.ts';
 import type { LedgerLine, TrackingConfig } from '../types.ts';
 import type { FileStreamBody, RunRef, WandbClient } from './client.ts';
 import type { SendOptions } from './http.ts';
@@ -62,7 +62,7 @@ export async function ship(input: ShipInput): Promise<ShipResult> {
   state.unannounced ??= [];
   const endT = runEndSeconds(await readRunStatus(input.runDir));
   const summary = summaryFrom(ledger, endT);
-  const currentSummary = summaryHash(ledger, endT);
+  const currentSummary = hashObject(summary); // what state.ts summaryHash gives, from the summary already made
   const moreData = state.historyAcked < ledger.length || (ledger.length > 0 && state.summaryAcked !== currentSummary);
 
   // New data after `complete`: upserting again is how W&B resumes a finished run.
