@@ -2,7 +2,6 @@
 // The checks are the preflight's own (train/preflight.ts, train/envcheck.ts); here they run once for
 // every selected run together, so a machine without a GPU or a dataset with problems gives one whole
 // reason and exit 2 instead of a failed run folder per planned run.
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { PlanContext } from '../commands/context.ts';
 import { UsageError } from '../errors.ts';
@@ -11,7 +10,7 @@ import { runLayout } from '../store/layout.ts';
 import { readStatus, trainingDone } from '../store/status.ts';
 import { envCheck } from '../train/envcheck.ts';
 import { probeEnv, type EnvProbe } from '../train/envinfo.ts';
-import { checkTrainingDataset, type PreflightFinding } from '../train/preflight.ts';
+import { checkModels, checkTrainingDataset, type PreflightFinding } from '../train/preflight.ts';
 
 export interface UpFrontResult {
   /** findings that are not errors, each once */
@@ -57,7 +56,8 @@ export async function checkUpFront(context: PlanContext, runs: RunSpec[], option
   });
   errors.push(...dataset.report.errors);
   warnings.push(...dataset.report.warnings);
-  errors.push(...(await modelFolders(toTrain)));
+  // the snapshot folders the trainer will be given must exist (unique() keeps each folder's error once)
+  for (const run of toTrain) errors.push(...(await checkModels(run.argv)).errors);
 
   let gpuSeen: boolean | null = null;
   if (options.preflight) {
@@ -75,22 +75,6 @@ export async function checkUpFront(context: PlanContext, runs: RunSpec[], option
     );
   }
   return { warnings: unique(warnings).map(findingText), gpuSeen };
-}
-
-/** The snapshot folders the trainer will be given must exist (the per-run preflight checks the same). */
-async function modelFolders(runs: RunSpec[]): Promise<PreflightFinding[]> {
-  const findings = new Map<string, PreflightFinding>();
-  for (const run of runs) {
-    for (const flag of ['--pretrained_model_name_or_path', '--pretrained_vae_model_name_or_path']) {
-      const at = run.argv.indexOf(flag);
-      const value = at < 0 ? undefined : run.argv[at + 1];
-      if (!value || !path.isAbsolute(value) || findings.has(value)) continue;
-      if (!(await stat(value).then((s) => s.isDirectory(), () => false))) {
-        findings.set(value, { check: 'models', message: `${flag}: snapshot folder not found: ${value}`, hint: 'run `harness setup <experiment>`, or pass --model DIR / --vae DIR' });
-      }
-    }
-  }
-  return [...findings.values()];
 }
 
 function unique(findings: PreflightFinding[]): PreflightFinding[] {

@@ -1,5 +1,7 @@
 // What is refused before a GPU minute is spent (DESIGN.md §5). The checks on settings and environment
 // are pure; the dataset check is the dataset module's own (`harness dataset check`).
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import type { TrainingSettings } from '../config/schema.ts';
 import type { Experiment } from '../config/load.ts';
 import { INSTALL_COMMAND, missingPackages, parseCapability, torchHasKernelsFor, type EnvInfo } from './envinfo.ts';
@@ -147,4 +149,23 @@ export async function checkTrainingDataset(
 
 export function mergeReports(...reports: PreflightReport[]): PreflightReport {
   return { errors: reports.flatMap((r) => r.errors), warnings: reports.flatMap((r) => r.warnings) };
+}
+
+/**
+ * The model and VAE folders a run's trainer gets: a missing snapshot folder is an error, a Hub id (not a
+ * folder) a warning. What `run`/`sweep` check once up front and each run's preflight again.
+ */
+export async function checkModels(argv: string[]): Promise<PreflightReport> {
+  const errors: PreflightFinding[] = [];
+  const warnings: PreflightFinding[] = [];
+  for (const flag of ['--pretrained_model_name_or_path', '--pretrained_vae_model_name_or_path']) {
+    const value = argv[argv.indexOf(flag) + 1];
+    if (!value || argv.indexOf(flag) < 0) continue;
+    if (!path.isAbsolute(value)) {
+      warnings.push({ check: 'models', message: `${flag} ${value} is unpinned: the script resolves it online, so the run id is provisional` });
+    } else if (!(await stat(value).then((s) => s.isDirectory(), () => false))) {
+      errors.push({ check: 'models', message: `${flag}: snapshot folder not found: ${value}`, hint: 'run `harness setup <experiment>`, or pass --model DIR / --vae DIR' });
+    }
+  }
+  return { errors, warnings };
 }

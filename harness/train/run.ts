@@ -17,7 +17,7 @@ import { readStatus, setStatus, trainingDone, type FailureReason, type RunStatus
 import { classifyAttempt, logTailLines } from './classify.ts';
 import { probeEnv, PYTHON_DIR, REPO_ROOT, type EnvProbe } from './envinfo.ts';
 import { EventLog, FileTail, readEventLog, type EventSummary, type TrainEvent } from './events.ts';
-import { checkEnvironment, checkSettings, checkTrainingDataset, mergeReports, type PreflightFinding, type PreflightReport } from './preflight.ts';
+import { checkEnvironment, checkModels, checkSettings, checkTrainingDataset, mergeReports, type PreflightFinding, type PreflightReport } from './preflight.ts';
 import { RateWindow, silentReporter, snapshotFrom, type TrainReporter } from './progress.ts';
 import { commandRecord, envRecord, specRecord, type TrainerSpec } from './records.ts';
 import { chooseResumeCheckpoint, rewriteEventsForResume } from './resume.ts';
@@ -152,21 +152,6 @@ async function preflight(context: TrainContext, run: RunSpec, options: TrainOpti
     else reports.push(checkEnvironment(run.settings, probe.info, run.provenance.diffusersRelease, options.device ?? 'cuda'));
   }
   return mergeReports(...reports);
-}
-
-async function checkModels(argv: string[]): Promise<PreflightReport> {
-  const errors: PreflightFinding[] = [];
-  const warnings: PreflightFinding[] = [];
-  for (const flag of ['--pretrained_model_name_or_path', '--pretrained_vae_model_name_or_path']) {
-    const value = argv[argv.indexOf(flag) + 1];
-    if (!value || argv.indexOf(flag) < 0) continue;
-    if (!path.isAbsolute(value)) {
-      warnings.push({ check: 'models', message: `${flag} ${value} is unpinned: the script resolves it online, so the run id is provisional` });
-    } else if (!(await stat(value).then((s) => s.isDirectory(), () => false))) {
-      errors.push({ check: 'models', message: `${flag}: snapshot folder not found: ${value}`, hint: 'run `harness setup <experiment>`, or pass --model DIR / --vae DIR' });
-    }
-  }
-  return { errors, warnings };
 }
 
 interface AttemptArgs {
