@@ -1,4 +1,4 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { previewFile } from '../../harness/samples/previews.ts';
@@ -99,6 +99,16 @@ describe('harness sweep', () => {
     const fastOutcomes = JSON.parse(fast.stdout).runs.map((r: { outcome: string }) => r.outcome);
     expect(fastOutcomes).toEqual(['done', 'failed', 'not_started']);
     expect(fast.stderr).toContain('--fail-fast');
+  });
+
+  it('refuses a missing model folder once, before any run folder exists, whatever the number of runs', async () => {
+    const ws = await sweepWorkspace();
+    await rm(path.join(ws.root, 'vae'), { recursive: true });
+    const result = await runSweep(ws);
+    expect(result.exitCode, result.stderr).toBe(2);
+    expect(result.stderr).toContain('refused before any run started (3 runs to train; nothing was written)');
+    expect(result.stderr.match(/--pretrained_vae_model_name_or_path: snapshot folder not found: \S+vae \(fix: run `harness setup <experiment>`, or pass --model DIR \/ --vae DIR\)/g)).toHaveLength(1);
+    expect(await readdir(path.join(ws.store, 'sweep-exp')).catch(() => [])).toEqual([]);
   });
 
   it('refuses an unknown --variant name with a suggestion (also under the deprecated --only), and an unwritable store before any work', async () => {
