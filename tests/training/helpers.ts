@@ -1,9 +1,12 @@
 // A small experiment with a real (tiny) dataset, trained by the fixture trainer through the real CLI.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { harness, REPO, type CliResult } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { sha256 } from '../../harness/util/hash.ts';
 
 export const FIXTURE_DIR = path.join(REPO, 'tests', 'fixtures', 'trainer');
 export const FIXTURE_SCRIPT = path.join(FIXTURE_DIR, 'train_dreambooth_lora_sdxl.py');
@@ -121,4 +124,46 @@ export async function readEvents(runDir: string): Promise<any[]> {
 
 export function metricSteps(events: any[]): number[] {
   return events.filter((e) => e.type === 'metric').map((e) => e.step);
+}
+
+/** The diffusers commit the fixture experiment pins the training script at. */
+export const SCRIPT_COMMIT = 'd035dcd7cc7c88e0a154609b62887d50bba9fdc2';
+
+export interface RawScriptServer {
+  url: string;
+  /** the fixture script's bytes, served at /SCRIPT_COMMIT/examples/dreambooth/train_dreambooth_lora_sdxl.py */
+  body: Buffer;
+  /** every request path, in order */
+  requests: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * A loopback server standing in for GitHub's raw files: the fixture script at SCRIPT_COMMIT, an edited copy
+ * under /tampered/, 404 otherwise.
+ */
+export async function rawScriptServer(): Promise<RawScriptServer> {
+  const body = await readFile(FIXTURE_SCRIPT);
+  const requests: string[] = [];
+  const server = http.createServer((req, res) => {
+    requests.push(req.url ?? '');
+    if (req.url === `/${SCRIPT_COMMIT}/examples/dreambooth/train_dreambooth_lora_sdxl.py`) res.end(body);
+    else if (req.url?.startsWith('/tampered/')) res.end(Buffer.concat([body, Buffer.from('\n# edited\n')]));
+    else res.writeHead(404).end('not found');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    body,
+    requests,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** A fixture workspace whose experiment pins `body`'s sha256 as the script's. */
+export async function pinnedWorkspace(body: Buffer): Promise<Workspace> {
+  const ws = await workspace();
+  const yaml = (await readFile(ws.experiment, 'utf8')).replace(/sha256: [0-9a-f]{64}/, `sha256: ${sha256(body)}`);
+  await writeFile(ws.experiment, yaml);
+  return ws;
 }

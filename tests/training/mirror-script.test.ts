@@ -2,38 +2,27 @@
 // the pin's, copied into the cache; a mirror file with any other hash is ignored, so the download (setup) or
 // "not in the cache" (run) path applies. A loopback server stands in for GitHub's raw files and counts requests.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../harness/util/hash.ts';
 import { harness, REPO } from '../helpers/cli.ts';
-import { FIXTURE_SCRIPT, workspace, type Workspace } from './helpers.ts';
+import { pinnedWorkspace, rawScriptServer, SCRIPT_COMMIT, workspace, type RawScriptServer, type Workspace } from './helpers.ts';
 
-const COMMIT = 'd035dcd7cc7c88e0a154609b62887d50bba9fdc2';
 const SCRIPT_NAME = 'train_dreambooth_lora_sdxl.py';
-let server: http.Server;
+let server: RawScriptServer;
 let baseUrl: string;
 let body: Buffer;
-const requests: string[] = [];
+let requests: string[];
 
 beforeAll(async () => {
-  body = await readFile(FIXTURE_SCRIPT);
-  server = http.createServer((req, res) => {
-    requests.push(req.url ?? '');
-    if (req.url === `/${COMMIT}/examples/dreambooth/${SCRIPT_NAME}`) res.end(body);
-    else res.writeHead(404).end('not found');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await rawScriptServer();
+  ({ url: baseUrl, body, requests } = server);
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => server.close());
 
 /** A workspace whose experiment pins the fixture script's sha256, and a mirror folder holding `mirrorBytes`. */
 async function mirrored(mirrorBytes: Buffer): Promise<{ ws: Workspace; mirror: string; env: Record<string, string | undefined>; cached: string }> {
-  const ws = await workspace();
-  const yaml = (await readFile(ws.experiment, 'utf8')).replace(/sha256: [0-9a-f]{64}/, `sha256: ${sha256(body)}`);
-  await writeFile(ws.experiment, yaml);
+  const ws = await pinnedWorkspace(body);
   const mirror = path.join(ws.root, 'mirror');
   await mkdir(mirror);
   await writeFile(path.join(mirror, SCRIPT_NAME), mirrorBytes);
@@ -68,7 +57,7 @@ describe('the pinned script from a mirror folder', () => {
     const before = requests.length;
     const r = await harness(['setup', ws.experiment, '--json'], { cwd: ws.root, env });
     expect(JSON.parse(r.stdout).script, r.stderr).toMatchObject({ source: 'download', sha256: sha256(body), path: cached });
-    expect(requestsFor(before)).toEqual([`/${COMMIT}/examples/dreambooth/${SCRIPT_NAME}`]);
+    expect(requestsFor(before)).toEqual([`/${SCRIPT_COMMIT}/examples/dreambooth/${SCRIPT_NAME}`]);
     expect(await readFile(cached)).toEqual(body);
     // the mirror is read, never written
     expect(await readFile(path.join(mirror, SCRIPT_NAME))).toEqual(edited);

@@ -1,44 +1,27 @@
 // `harness setup` against a loopback server standing in for GitHub's raw files, `harness doctor`, and the
 // baseline argv of the real experiment checked against the script's flags.
 import { execa } from 'execa';
-import { readFile, writeFile } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../harness/util/hash.ts';
 import { harness, REPO } from '../helpers/cli.ts';
-import { FIXTURE_DIR, FIXTURE_SCRIPT, FIXTURE_SITE, runFixture, workspace } from './helpers.ts';
+import { FIXTURE_DIR, FIXTURE_SITE, pinnedWorkspace, rawScriptServer, runFixture, workspace, type RawScriptServer } from './helpers.ts';
 
-const COMMIT = 'd035dcd7cc7c88e0a154609b62887d50bba9fdc2';
-let server: http.Server;
+let server: RawScriptServer;
 let baseUrl: string;
 let body: Buffer;
-const requests: string[] = [];
+let requests: string[];
 
 beforeAll(async () => {
-  body = await readFile(FIXTURE_SCRIPT);
-  server = http.createServer((req, res) => {
-    requests.push(req.url ?? '');
-    if (req.url === `/${COMMIT}/examples/dreambooth/train_dreambooth_lora_sdxl.py`) res.end(body);
-    else if (req.url?.startsWith('/tampered/')) res.end(Buffer.concat([body, Buffer.from('\n# edited\n')]));
-    else res.writeHead(404).end('not found');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await rawScriptServer();
+  ({ url: baseUrl, body, requests } = server);
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
-
-async function pinnedWorkspace() {
-  const ws = await workspace();
-  const yaml = (await readFile(ws.experiment, 'utf8')).replace(/sha256: [0-9a-f]{64}/, `sha256: ${sha256(body)}`);
-  await writeFile(ws.experiment, yaml);
-  return ws;
-}
+afterAll(() => server.close());
 
 describe('harness setup', () => {
   it('downloads the pinned script, verifies and caches it, reports what the environment lacks; run then uses the cached script', async () => {
-    const ws = await pinnedWorkspace();
+    const ws = await pinnedWorkspace(body);
     const env = { ...ws.env, HARNESS_SCRIPT_BASE_URL: baseUrl };
     const first = await harness(['setup', ws.experiment, '--json'], { cwd: ws.root, env });
     expect(first.exitCode, first.stderr).toBe(1);
@@ -64,7 +47,7 @@ describe('harness setup', () => {
   });
 
   it('refuses a download whose sha256 differs from the pin, naming both hashes, and caches nothing', async () => {
-    const ws = await pinnedWorkspace();
+    const ws = await pinnedWorkspace(body);
     const r = await harness(['setup', ws.experiment], { cwd: ws.root, env: { ...ws.env, HARNESS_SCRIPT_BASE_URL: `${baseUrl}/tampered` } });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain(`expected ${sha256(body)}`);
