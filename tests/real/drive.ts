@@ -52,15 +52,6 @@ export function driver(stack: RealStack, ws: DemoWorkspace): Driver {
   };
 }
 
-/** Polls `check` until it is true; fails with `what` after `timeoutMs`. */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 300_000): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 /** The JSON lines of a file (a missing file has none; a half-written last line is skipped). */
 export async function jsonLines(file: string): Promise<Record<string, unknown>[]> {
   const text = await readFile(file, 'utf8').catch(() => '');

@@ -1,15 +1,6 @@
 // kill -9, as a crash or a lost Colab session does it: no handler runs, nothing is flushed.
 import { readdir, readFile } from 'node:fs/promises';
 
-/** Polls `check` every 50 ms until it is true; throws after `timeoutMs`. */
-export async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 /** Pids of the live processes whose command line contains `needle` (from /proc). */
 export async function processesWith(needle: string): Promise<number[]> {
   const pids: number[] = [];

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/tmp.ts';
 import { demoWorkspace, realStack } from './stack.ts';
-import { driver, jsonLines, REPO, runDirs, SMALL, waitFor, yamlWith, type Driver } from './drive.ts';
+import { driver, jsonLines, REPO, runDirs, SMALL, yamlWith, type Driver } from './drive.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 /** `run --until train`, stopped with Ctrl-C once checkpoint-`step` is complete, then run again to the end. */
 async function trainInterrupted(d: Driver, args: string[], store: () => Promise<string[]>, step: number): Promise<{ runDir: string; resumed: string }> {
@@ -18,7 +19,7 @@ async function trainInterrupted(d: Driver, args: string[], store: () => Promise<
       if ((await jsonLines(path.join(dir, 'events.jsonl'))).some((e) => e.type === 'checkpoint' && e.step === step)) runDir = dir;
     }
     return runDir !== '';
-  });
+  }, 300_000);
   first.kill('SIGINT');
   const stopped = await first;
   expect(stopped.exitCode, `${stopped.stdout}\n${stopped.stderr}`).toBe(130);

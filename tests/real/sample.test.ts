@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { BIN, harness } from '../helpers/cli.ts';
 import { sha256File } from '../../harness/util/hash.ts';
 import { demoWorkspace, realStack } from './stack.ts';
-import { killTree, processesWith, waitFor } from './kill.ts';
+import { killTree, processesWith } from './kill.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const TIMEOUT = 300_000;
 
@@ -54,7 +55,7 @@ describe('sampling through the real pipeline', () => {
 
     await rm(set.dir, { recursive: true });
     const child = execa(process.execPath, [BIN, ...args], { cwd: ws.root, env: { ...stack.env, NO_COLOR: '1' }, reject: false });
-    await waitFor(async () => (await readdir(set.dir).catch(() => [] as string[])).filter((n) => n.endsWith('.json') && n.includes('__s')).length >= 2, 240_000);
+    await waitFor('two images of the set', async () => (await readdir(set.dir).catch(() => [] as string[])).filter((n) => n.endsWith('.json') && n.includes('__s')).length >= 2, 240_000);
     killTree([child.pid!, ...(await processesWith(path.join(set.dir, 'sampler-spec.json')))]);
     await child;
     const survivors = Object.keys(await pngHashes(set.dir));

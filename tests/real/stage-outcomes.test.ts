@@ -6,7 +6,8 @@ import path from 'node:path';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { demoWorkspace, realStack } from './stack.ts';
-import { driver, jsonLines, readJsonFile, runDirs, SMALL, trainerStarts, waitFor, yamlWith } from './drive.ts';
+import { driver, jsonLines, readJsonFile, runDirs, SMALL, trainerStarts, yamlWith } from './drive.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 /** A flat grey picture: the real scorer finds no face in it and refuses it as the only reference photo. */
 function greyPng(): Buffer {
@@ -32,7 +33,7 @@ describe('stages keep their own outcome (real stack)', () => {
       const sets = await readdir(path.join(runDir, 'samples')).catch(() => [] as string[]);
       for (const set of sets) if ((await jsonLines(path.join(runDir, 'samples', set, 'events.jsonl'))).some((e) => e.type === 'start')) return true;
       return false;
-    });
+    }, 300_000);
     first.kill('SIGINT');
     const interrupted = await first;
     expect(interrupted.exitCode, `${interrupted.stdout}\n${interrupted.stderr}`).toBe(130);

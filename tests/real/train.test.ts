@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { BIN, harness } from '../helpers/cli.ts';
 import { sha256File } from '../../harness/util/hash.ts';
 import { demoWorkspace, realStack } from './stack.ts';
-import { killTree, waitFor, processesWith } from './kill.ts';
+import { killTree, processesWith } from './kill.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const TIMEOUT = 300_000;
 
@@ -89,7 +90,7 @@ describe('training through the real script', () => {
     const runDir = path.join(store, 'demo', path.basename(cleanDir));
     const child = execa(process.execPath, [BIN, ...args, '--store', store], { cwd: ws.root, env: { ...stack.env, NO_COLOR: '1' }, reject: false });
     // the first checkpoint is complete, and training goes on
-    await waitFor(async () => (await events(runDir).catch(() => [])).some((e) => e.type === 'checkpoint'), 240_000);
+    await waitFor('a checkpoint event', async () => (await events(runDir).catch(() => [])).some((e) => e.type === 'checkpoint'), 240_000);
     const trainers = await processesWith(path.join(runDir, 'spec.json'));
     expect(trainers.length).toBeGreaterThan(0);
     killTree([child.pid!, ...trainers]);

@@ -99,15 +99,6 @@ export function startSweep(ws: SweepWorkspace, extra: string[] = [], env: Record
   return execa(process.execPath, [BIN, ...ws.args(extra)], { cwd: ws.root, env: { NO_COLOR: '1', ...ws.env, ...env }, reject: false, timeout: 240_000 });
 }
 
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 export async function readJsonLinesOf(file: string): Promise<any[]> {
   const text = await readFile(file, 'utf8').catch(() => '');
   return text.split('\n').filter(Boolean).map((line) => JSON.parse(line));
@@ -146,3 +137,4 @@ export async function runIds(store: string): Promise<string[]> {
 }
 
 export { REPO };
+export { waitFor } from '../helpers/wait.ts';
