@@ -7,7 +7,7 @@
 // The built folders are placed where pinned Hub snapshots live (<hub cache>/models--org--name/snapshots/<commit>),
 // so everything downstream (plan, trainer argv, sampler, setup's report) treats them like any snapshot.
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ExperimentFile } from '../config/schema.ts';
 import { HarnessError } from '../errors.ts';
@@ -15,6 +15,7 @@ import { snapshotPath } from '../plan/planner.ts';
 import { runCapture } from '../runner/process.ts';
 import { PYTHON_DIR, REPO_ROOT } from '../train/envinfo.ts';
 import { sha256File } from '../util/hash.ts';
+import { listDatasetFiles } from '../dataset/hash.ts';
 
 export const BUILDERS = { 'tiny-sdxl': 'make_tiny_sdxl.py' } as const;
 export type BuilderName = keyof typeof BUILDERS;
@@ -24,21 +25,11 @@ export type BuilderName = keyof typeof BUILDERS;
  * in sorted order. Hidden files (names starting with ".") are left out.
  */
 export async function treeDigest(dir: string): Promise<string> {
-  const files = (await listFiles(dir)).sort();
+  // the dataset's walk: hidden names left out, symlinks followed (a Hub snapshot's files are links to blobs)
+  const files = await listDatasetFiles(dir);
   const hash = createHash('sha1');
   for (const file of files) hash.update(`${file}\0${await sha256File(path.join(dir, file))}\n`);
   return hash.digest('hex');
-}
-
-async function listFiles(dir: string, prefix = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(path.join(dir, prefix), { withFileTypes: true })) {
-    if (entry.name.startsWith('.')) continue;
-    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) out.push(...(await listFiles(dir, rel)));
-    else if (entry.isFile()) out.push(rel);
-  }
-  return out;
 }
 
 export interface BuiltModel {
