@@ -25,7 +25,7 @@ interface SamplerLine {
 
 export async function bench(): Promise<Record<string, number | string>> {
   const demo = path.join(REPO, 'experiments', 'demo.yaml');
-  await prepareMachine({ experiment: await loadExperiment(demo), hubCache: hubCacheDir(process.env), cwd: REPO, env: process.env });
+  await prepareMachine({ experiment: await loadExperiment(demo), hubCache: hubCacheDir(process.env), env: process.env });
   const root = await mkdtemp(path.join(os.tmpdir(), 'harness-bench-demo-'));
   try {
     await mkdir(path.join(root, 'experiments'));

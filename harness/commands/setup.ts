@@ -64,8 +64,7 @@ export async function setup(options: SetupOptions): Promise<SetupResult> {
   const script = options.script ? await installLocalScript(options.env, pin, options.script, options.cwd) : await downloadScript(options.env, pin, options.fetch);
   const hubCache = hubCacheDir(options.env);
   // the experiment's own Python environment and the models the harness builds are made here, if missing
-  const prepared = await prepareMachine({ experiment, hubCache, cwd: options.cwd, env: options.env, python: options.python, ...(options.onMessage ? { onProgress: options.onMessage } : {}) });
-  const python = prepared.python.python;
+  const { python } = await prepareMachine({ experiment, hubCache, env: options.env, python: options.python, ...(options.onMessage ? { onProgress: options.onMessage } : {}) });
   const probe = await probeEnv(python, { cwd: options.cwd, env: options.env });
   const settingsList = expandVariants(config).map((v) => resolveSettings(config.baseline as TrainingSettings, v.overrides));
   const environment = envCheck(probe, settingsList, config.base.diffusers.release);

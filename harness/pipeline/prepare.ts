@@ -3,23 +3,13 @@
 // the models the harness builds itself, and the device (a GPU when torch sees one, unless --device says).
 // Each step does nothing when its result is already there, so a second sweep starts at once.
 import type { Experiment } from '../config/load.ts';
-import { ensureBuiltModels, type BuiltModel } from '../models/built.ts';
+import { ensureBuiltModels } from '../models/built.ts';
 import { ensureManagedEnv, type ManagedEnvProgress } from '../pyenv/managed.ts';
 import { defaultDevice, defaultPython, probeEnv, type EnvProbe } from '../train/envinfo.ts';
-
-export type PythonSource = '--python' | 'HARNESS_PYTHON' | 'python.requirements' | 'python3';
-
-export interface ResolvedPython {
-  python: string;
-  source: PythonSource;
-  /** the managed environment was made by this call */
-  built: boolean;
-}
 
 export interface PrepareOptions {
   experiment: Experiment;
   hubCache: string;
-  cwd: string;
   env: NodeJS.ProcessEnv;
   /** --python */
   python?: string | undefined;
@@ -28,41 +18,31 @@ export interface PrepareOptions {
 }
 
 /** --python, then $HARNESS_PYTHON, then the experiment's own environment (made if missing), then python3. */
-export async function resolvePython(options: PrepareOptions): Promise<ResolvedPython> {
-  if (options.python) return { python: options.python, source: '--python', built: false };
-  if (options.env.HARNESS_PYTHON) return { python: options.env.HARNESS_PYTHON, source: 'HARNESS_PYTHON', built: false };
+export async function resolvePython(options: PrepareOptions): Promise<string> {
+  if (options.python) return options.python;
+  if (options.env.HARNESS_PYTHON) return options.env.HARNESS_PYTHON;
   const requirements = options.experiment.pythonRequirements;
-  if (!requirements) return { python: defaultPython(options.env), source: 'python3', built: false };
+  if (!requirements) return defaultPython(options.env);
   const managed = await ensureManagedEnv({
     requirements,
     env: options.env,
     onProgress: (p: ManagedEnvProgress) => options.onProgress?.(p.message),
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  return { python: managed.python, source: 'python.requirements', built: managed.built };
+  return managed.python;
 }
 
-export interface Prepared {
-  python: ResolvedPython;
-  models: BuiltModel[];
-}
-
-/** The Python and the built models; cheap when both exist already. */
-export async function prepareMachine(options: PrepareOptions): Promise<Prepared> {
+/** The Python (resolvePython) with the models the harness builds in place; cheap when both exist already. */
+export async function prepareMachine(options: PrepareOptions): Promise<{ python: string }> {
   const python = await resolvePython(options);
-  const models = await ensureBuiltModels({
+  await ensureBuiltModels({
     config: options.experiment.config,
     hubCache: options.hubCache,
-    python: python.python,
+    python,
     env: options.env,
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
-  return { python, models };
-}
-
-export async function probeDevice(python: string, options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ probe: EnvProbe; device: 'cuda' | 'cpu' }> {
-  const probe = await probeEnv(python, options);
-  return { probe, device: defaultDevice(probe) };
+  return { python };
 }
 
 /**
@@ -75,18 +55,16 @@ export async function prepareForRuns(
   options: { python?: string | undefined; device?: 'cuda' | 'cpu' | undefined; cwd: string; env: NodeJS.ProcessEnv; signal?: AbortSignal | undefined },
   say: (message: string) => void,
 ): Promise<{ python: string; device: 'cuda' | 'cpu'; probe: EnvProbe | null }> {
-  const prepared = await prepareMachine({
+  const { python } = await prepareMachine({
     experiment: context.experiment,
     hubCache: context.hubCache,
-    cwd: options.cwd,
     env: options.env,
     python: options.python,
     onProgress: say,
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  const python = prepared.python.python;
   if (options.device) return { python, device: options.device, probe: null };
   // the probe is handed on: the up-front check reads the same facts, and each probe imports torch
-  const { probe, device } = await probeDevice(python, { cwd: options.cwd, env: options.env });
-  return { python, device, probe };
+  const probe = await probeEnv(python, { cwd: options.cwd, env: options.env });
+  return { python, device: defaultDevice(probe), probe };
 }

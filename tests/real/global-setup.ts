@@ -13,7 +13,6 @@ export default async function setup(): Promise<void> {
   await prepareMachine({
     experiment,
     hubCache: hubCacheDir(process.env),
-    cwd: repo,
     env: process.env,
     onProgress: (message) => process.stderr.write(`[real stack] ${message}\n`),
   });

@@ -32,9 +32,9 @@ export function realStack(): Promise<RealStack> {
   stack ??= (async () => {
     const experiment = await loadExperiment(DEMO_EXPERIMENT);
     const hubCache = hubCacheDir(process.env);
-    const prepared = await prepareMachine({ experiment, hubCache, cwd: REPO, env: process.env });
+    const { python } = await prepareMachine({ experiment, hubCache, env: process.env });
     return {
-      python: prepared.python.python,
+      python,
       model: snapshotPath(hubCache, experiment.config.base.model),
       vae: snapshotPath(hubCache, experiment.config.base.vae),
       env: { OMP_NUM_THREADS: '1', HF_HUB_OFFLINE: '1', HF_DATASETS_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1' },
