@@ -26,19 +26,19 @@ export function experimentStore(experiment: Experiment, options: Pick<ContextOpt
 }
 
 /**
- * Commands that only read the store say when it is not there instead of showing every run as planned:
- * a store named with --store or $HARNESS_STORE must exist (a typo, or a Drive that is not mounted); the
- * experiment's store: or the default may simply not have been created yet (a warning). A store path
- * that is a file is refused whatever named it.
+ * A store path that is a file (or has a file in it) is refused, whatever the use. `read`: commands that only
+ * read the store say when it is not there instead of showing every run as planned: a store named with
+ * --store or $HARNESS_STORE must exist (a typo, or a Drive that is not mounted); the experiment's store: or
+ * the default may simply not have been created yet (a warning). `write`: a missing store is created later.
  */
-export async function checkStoreForReading(root: string, source: StoreSource): Promise<string[]> {
+export async function checkStore(root: string, source: StoreSource, use: 'read' | 'write'): Promise<string[]> {
   const where = `${root} (${describeStoreSource(source)})`;
-  let isDir: boolean;
-  try {
-    isDir = (await stat(root)).isDirectory();
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+  const info = await stat(root).catch((error: NodeJS.ErrnoException) => error);
+  if (info instanceof Error) {
+    const code = (info as NodeJS.ErrnoException).code;
     if (code === 'ENOTDIR') throw new UsageError(`the run store ${where} is not a folder: a part of the path is a file`, 'point --store at a folder');
+    // writers create a missing store (and meet any other error when they write)
+    if (use === 'write') return [];
     if (code !== 'ENOENT') throw new UsageError(`cannot read the run store ${where}: ${code}`, 'check its permissions');
     if (source === 'flag' || source === 'env') {
       const near = await nearPath(root, path.dirname(root), { kind: 'folder' });
@@ -46,18 +46,8 @@ export async function checkStoreForReading(root: string, source: StoreSource): P
     }
     return [`no run store at ${where} yet: nothing has run, so every run is planned`];
   }
-  if (!isDir) throw new UsageError(`the run store ${where} is a file, not a folder`, 'point --store at a folder');
+  if (!info.isDirectory()) throw new UsageError(`the run store ${where} is a file, not a folder`, 'point --store at a folder');
   return [];
-}
-
-/** Commands that write runs: a store path that exists must be a folder (it is created when missing). */
-export async function checkStoreForWriting(root: string, source: StoreSource): Promise<void> {
-  const info = await stat(root).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? null : error));
-  if (info instanceof Error) {
-    if ((info as NodeJS.ErrnoException).code === 'ENOTDIR') throw new UsageError(`the run store ${root} (${describeStoreSource(source)}) is not a folder: a part of the path is a file`, 'point --store at a folder');
-    return;
-  }
-  if (info && !info.isDirectory()) throw new UsageError(`the run store ${root} (${describeStoreSource(source)}) is a file, not a folder`, 'point --store at a folder');
 }
 
 export interface PlanContext {
@@ -121,9 +111,7 @@ export async function asTrained(context: PlanContext): Promise<PlanContext> {
  */
 export async function loadTrainedContext(options: ContextOptions, use: 'read' | 'write' = 'read'): Promise<PlanContext & { storeWarnings: string[] }> {
   const planned = await loadPlanContext(options);
-  let storeWarnings: string[] = [];
-  if (use === 'write') await checkStoreForWriting(planned.storeRoot, planned.storeSource);
-  else storeWarnings = await checkStoreForReading(planned.storeRoot, planned.storeSource);
+  const storeWarnings = await checkStore(planned.storeRoot, planned.storeSource, use);
   return { ...(await asTrained(planned)), storeWarnings };
 }
 

@@ -5,7 +5,7 @@ import { experimentDir, SCHEMA_VERSION } from '../store/layout.ts';
 import { noteIfSlow } from '../util/abort.ts';
 import { UsageError } from '../errors.ts';
 import { loadExperiment } from '../config/load.ts';
-import { checkStoreForWriting, experimentStore } from './context.ts';
+import { checkStore, experimentStore } from './context.ts';
 
 export interface PullOptions {
   experiment: string;
@@ -37,7 +37,7 @@ export async function pull(options: PullOptions): Promise<PullCommandResult> {
   if (!repo) throw new UsageError('which dataset repo? none given', 'pass --from user/runs (or set hub.runs_repo in the experiment)');
   if (!/^[A-Za-z0-9][\w.-]*\/[\w.-]+$/.test(repo)) throw new UsageError(`not a Hub repo id: ${JSON.stringify(repo)}`, 'repo ids look like "user/runs"');
   const { root: storeRoot, source } = experimentStore(experiment, options);
-  await checkStoreForWriting(storeRoot, source);
+  await checkStore(storeRoot, source, 'write');
   const ctx = await hubContext(options.env);
   const wait = options.onWait;
   const result = await noteIfSlow(

@@ -17,7 +17,7 @@ import { runLayout } from '../store/layout.ts';
 import { tryLock } from '../store/lock.ts';
 import type { TrainReporter } from '../train/progress.ts';
 import type { TrainResult } from '../train/run.ts';
-import { checkStoreForWriting, loadPlanContext, requireDataset, type ContextOptions } from './context.ts';
+import { checkStore, loadPlanContext, requireDataset, type ContextOptions } from './context.ts';
 
 export { parseSetOverrides };
 
@@ -52,7 +52,7 @@ export async function run(options: RunCommandOptions): Promise<RunCommandResult>
   requireDataset(context);
   const sets = parseSetOverrides(options.set ?? []);
   requirePinned(context.experiment.config, options.experiment, { allowUnpinned: options.unpinned ?? false, localModel: Boolean(options.model), localVae: Boolean(options.vae) });
-  await checkStoreForWriting(context.storeRoot, context.storeSource);
+  await checkStore(context.storeRoot, context.storeSource, 'write');
   const script = await resolveScript({ script: options.script, cwd: options.cwd, env: options.env, experimentArg: options.experiment }, context.experiment.config.base.diffusers);
   const spec = await selectRun(context, script, { selector: options.selector, sets, model: options.model, vae: options.vae, cwd: options.cwd });
   // The experiment's warnings, and those of what --set or a parameter file changed (plan never saw those).

@@ -2,7 +2,7 @@
 import { loadExperiment } from '../config/load.ts';
 import { UsageError } from '../errors.ts';
 import { experimentDir, runLayout } from '../store/layout.ts';
-import { checkStoreForReading, experimentStore } from './context.ts';
+import { checkStore, experimentStore } from './context.ts';
 import { isStale, readLock } from '../store/lock.ts';
 import { resolveTarget } from '../tracking/mode.ts';
 import { syncRun, type RunSyncResult } from '../tracking/sync.ts';
@@ -53,7 +53,7 @@ export async function sync(options: SyncOptions): Promise<SyncResult> {
       `set WANDB_API_KEY, or add "machine ${new URL(target.baseUrl).hostname} login user password <key>" to ~/.netrc (\`wandb login\` writes it)`,
     );
   }
-  await checkStoreForReading(storeRoot, source);
+  await checkStore(storeRoot, source, 'read');
   const runIds = await storedRunIds(storeRoot, experiment.config.name);
   for (const wanted of options.runs ?? []) {
     if (!runIds.includes(wanted)) {

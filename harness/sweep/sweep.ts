@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { Experiment } from '../config/load.ts';
 import { formatProblem } from '../errors.ts';
-import { asTrained, checkStoreForWriting, loadPlanContext, planInputs, requireDataset, type ContextOptions, type PlanContext } from '../commands/context.ts';
+import { asTrained, checkStore, loadPlanContext, planInputs, requireDataset, type ContextOptions, type PlanContext } from '../commands/context.ts';
 import { UsageError } from '../errors.ts';
 import { requirePinned } from '../hub/pin-state.ts';
 import { planExperiment, type RunSpec } from '../plan/planner.ts';
@@ -117,7 +117,7 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
   for (const warning of configWarnings) options.reporter.warn?.(warning);
   requireDataset(planned);
   requirePinned(planned.experiment.config, options.experiment, { allowUnpinned: options.unpinned ?? false, localModel: Boolean(options.model), localVae: Boolean(options.vae) });
-  await checkStoreForWriting(planned.storeRoot, planned.storeSource);
+  await checkStore(planned.storeRoot, planned.storeSource, 'write');
   const script = await resolveScript({ script: options.script, cwd: options.cwd, env: options.env, experimentArg: options.experiment }, planned.experiment.config.base.diffusers);
   // The plan as this script names the runs (a local --script has its own sha256): the report and the
   // check then see the runs this sweep trained as planned ones.
