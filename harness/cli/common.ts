@@ -1,7 +1,7 @@
 // Options several commands share, declared once: a flag means the same in every command that has it
 // (tests/cli/contract.test.ts checks it, and the README's flags section is generated from these).
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { formatProblem, UsageError, type Problem } from '../errors.ts';
+import { ExitCode, formatProblem, UsageError, type Problem } from '../errors.ts';
 import type { Io } from './io.ts';
 
 export const SHARED_FLAGS = {
@@ -90,18 +90,25 @@ export function deprecated(io: Io, used: string, instead: string): void {
  * Ctrl-C (or SIGTERM) for a command: the first says what is being stopped and aborts `signal` (the
  * command then stops at a safe point and exits 130 with what to do next); a second forces the exit.
  */
-export function interruptible(io: Io, stopping: string): { signal: AbortSignal; dispose(): void } {
+export function interruptible(
+  io: Io,
+  stopping: string,
+  /** say: where the first line goes (default: its own line on stderr); forced: what the forced exit adds */
+  options: { say?: (text: string) => void; forced?: string } = {},
+): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   let count = 0;
   const handler = (name: NodeJS.Signals) => {
     count += 1;
     if (count === 1) {
-      io.stderr.write(`\n${name}: ${stopping}; press Ctrl-C again to force\n`);
+      const text = `${name}: ${stopping}; press Ctrl-C again to force`;
+      if (options.say) options.say(text);
+      else io.stderr.write(`\n${text}\n`);
       controller.abort();
       return;
     }
-    io.stderr.write(`${name} again: forcing exit\n`);
-    process.exit(130);
+    io.stderr.write(`${name} again: forcing exit${options.forced ? `; ${options.forced}` : ''}\n`);
+    process.exit(ExitCode.interrupted);
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);

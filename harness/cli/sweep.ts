@@ -6,7 +6,7 @@ import type { RunSpec } from '../plan/planner.ts';
 import type { SweepReporter, SweepResult } from '../sweep/sweep.ts';
 import { STARTUP_IDLE, SweepEta } from '../sweep/timing.ts';
 import type { ProgressSnapshot } from '../train/progress.ts';
-import { collectList, datasetOption, deprecated, jsonOption, modelOptions, pythonOption, reportDirOption, scriptOption, SHARED_FLAGS, storeOption, unpinnedOption, wholeNumber } from './common.ts';
+import { collectList, datasetOption, deprecated, interruptible, jsonOption, modelOptions, pythonOption, reportDirOption, scriptOption, SHARED_FLAGS, storeOption, unpinnedOption, wholeNumber } from './common.ts';
 import { exitCodesHelp } from './contract.ts';
 import { emit, type Io } from './io.ts';
 import { duration, gib, LOSS_LABEL, progressReporter, sampleImageLines, wandbBehindLine } from './run.ts';
@@ -81,22 +81,10 @@ Examples:
     if (opts.out !== undefined) deprecated(ctx.io, 'sweep --out', '--report-dir');
     const variants = [...(opts.variant ?? []), ...(opts.only ?? [])];
     const view = sweepView(ctx.io);
-    const controller = new AbortController();
-    let signals = 0;
-    const onSignal = (name: string) => {
-      signals += 1;
-      if (signals === 1) {
-        view.reporter.line(`${name}: stopping cleanly (the run in progress is marked interrupted); press Ctrl-C again to force`);
-        controller.abort();
-      } else {
-        ctx.io.stderr.write(`${name} again: forcing exit; trainers and samplers stop on their own when the harness is gone\n`);
-        process.exit(ExitCode.interrupted);
-      }
-    };
-    const onInt = () => onSignal('SIGINT');
-    const onTerm = () => onSignal('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
+    const stop = interruptible(ctx.io, 'stopping cleanly (the run in progress is marked interrupted)', {
+      say: (text) => view.reporter.line(text),
+      forced: 'trainers and samplers stop on their own when the harness is gone',
+    });
     const { onTrackingNotice } = await import('../tracking/notices.ts');
     const stopNotices = onTrackingNotice((line) => view.reporter.line(line));
     let result: SweepResult;
@@ -106,7 +94,7 @@ Examples:
         cwd: ctx.io.cwd,
         env: ctx.io.env,
         reporter: view.reporter,
-        signal: controller.signal,
+        signal: stop.signal,
         ...definedOnly({
           store: opts.store,
           dataset: opts.dataset,
@@ -133,8 +121,7 @@ Examples:
     } finally {
       stopNotices();
       view.finish();
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
+      stop.dispose();
     }
     const { syncCommand } = await import('../tracking/backlog.ts');
     emit(ctx.io, opts.json, result, (r, io) => renderSweep(r, io, (runId) => syncCommand(experiment, runId, opts.store)));

@@ -68,6 +68,7 @@ describe('signals and several workers', () => {
     child.kill('SIGTERM');
     const stopped = await child;
     expect(stopped.exitCode, String(stopped.stderr)).toBe(130);
+    expect(String(stopped.stderr)).toMatch(/^\[\d\d:\d\d:\d\d\] SIGTERM: stopping cleanly \(the run in progress is marked interrupted\); press Ctrl-C again to force$/m);
     const status = JSON.parse(await readFile(path.join(runDir, 'status.json'), 'utf8'));
     expect(status).toMatchObject({ state: 'failed', reason: 'interrupted' });
     await expect(stat(path.join(runDir, 'lock.json'))).rejects.toThrow();
