@@ -40,3 +40,21 @@ export function writeJsonError(io: Io, error: { message: string; hint?: string |
   const body = { schemaVersion: 1, error: { message: error.message, hint: error.hint ?? null, exitCode: error.exitCode } };
   io.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
 }
+
+/**
+ * One line on a terminal's stderr that is redrawn in place (carriage return, erase line), cut to the
+ * terminal's width (120 columns when unknown, 40 at least); `clear()` erases it before other output.
+ */
+export function liveLine(io: Io): { draw(text: string): void; clear(): void } {
+  let shown = false;
+  return {
+    draw(text) {
+      io.stderr.write(`\r\u001b[K${text.slice(0, Math.max(40, (io.stderr.columns || 120) - 1))}`);
+      shown = true;
+    },
+    clear() {
+      if (shown) io.stderr.write('\r\u001b[K');
+      shown = false;
+    },
+  };
+}

@@ -8,7 +8,7 @@ import { LOSS_EMA_FACTOR } from '../train/events.ts';
 import type { ProgressSnapshot, TrainReporter } from '../train/progress.ts';
 import { collectList, datasetOption, jsonOption, modelOptions, pythonOption, scriptOption, SHARED_FLAGS, single, storeOption, unpinnedOption, wholeNumber } from './common.ts';
 import { exitCodesHelp } from './contract.ts';
-import { emit, type Io } from './io.ts';
+import { emit, liveLine, type Io } from './io.ts';
 
 interface RunFlags {
   variant?: string[];
@@ -196,24 +196,16 @@ Examples:
 export function progressReporter(io: Io, options: { plainEverySeconds?: number } = {}): TrainReporter & { finish(): void; newRun(): void } {
   const tty = Boolean(io.stderr.isTTY);
   const every = (options.plainEverySeconds ?? 30) * 1000;
-  let live = false;
+  const live = liveLine(io);
   let lastDraw = 0;
   let lastPlain = 0;
   let lastDecile = -1;
   let pending: ProgressSnapshot | undefined;
-  const clear = () => {
-    if (live) io.stderr.write('\r\u001b[K');
-    live = false;
-  };
   const say = (text: string) => {
-    clear();
+    live.clear();
     io.stderr.write(`${text}\n`);
   };
-  const draw = (snapshot: ProgressSnapshot) => {
-    const width = Math.max(40, (io.stderr.columns || 120) - 1);
-    io.stderr.write(`\r\u001b[K${formatProgress(snapshot).slice(0, width)}`);
-    live = true;
-  };
+  const draw = (snapshot: ProgressSnapshot) => live.draw(formatProgress(snapshot));
   return {
     phase: (message) => say(io.style.dim(message)),
     warn: (message) => say(`${io.style.yellow('warning')} ${message}`),
@@ -237,7 +229,7 @@ export function progressReporter(io: Io, options: { plainEverySeconds?: number }
     },
     finish() {
       if (pending && tty) draw(pending);
-      clear();
+      live.clear();
     },
     newRun() {
       lastDecile = -1;

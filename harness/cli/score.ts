@@ -6,7 +6,7 @@ import { MARKERS, type Aggregate, type ScoreReport } from '../scoring/types.ts';
 import { duration } from './run.ts';
 import { interruptible, jsonOption, outFileOption } from './common.ts';
 import { exitCodesHelp } from './contract.ts';
-import { emit, type Io } from './io.ts';
+import { emit, liveLine, type Io } from './io.ts';
 import { table } from './table.ts';
 
 const MARKER_COLUMNS = ['identity', 'nose', 'neck', 'curls'] as const;
@@ -66,7 +66,6 @@ function render(report: ScoreReport, io: Io): string {
   return lines.join('\n');
 }
 
-/** On a terminal, one live line on stderr: images scored, images/s, ETA, workers. Nothing otherwise. */
 /**
  * How far `harness score` is. On a terminal: one live line (images done, images/s, ETA, workers), redrawn at
  * most every quarter second and cleared at the end. Elsewhere (logs, notebooks): one plain line per reference
@@ -79,7 +78,7 @@ export function scoreProgress(
   const tty = Boolean(io.stderr.isTTY);
   let started = 0;
   let lastDraw = -Infinity;
-  let drawn = false;
+  const live = liveLine(io);
   const rateAndEta = (p: ScoreProgress, t: number): string[] => {
     const seconds = (t - started) / 1000;
     const rate = p.done > 0 && seconds > 0 ? p.done / seconds : null;
@@ -87,10 +86,8 @@ export function scoreProgress(
   };
   return {
     reference(r) {
-      if (tty) {
-        io.stderr.write(`\r\u001b[K${`reading the reference photos ${r.done}/${r.total}`.slice(0, Math.max(40, (io.stderr.columns || 120) - 1))}`);
-        drawn = true;
-      } else io.stderr.write(`${io.style.dim(`reference ${r.done}/${r.total}`)} ${r.file}\n`);
+      if (tty) live.draw(`reading the reference photos ${r.done}/${r.total}`);
+      else io.stderr.write(`${io.style.dim(`reference ${r.done}/${r.total}`)} ${r.file}\n`);
     },
     update(p) {
       const t = now();
@@ -102,14 +99,9 @@ export function scoreProgress(
       if (p.done !== 0 && p.done !== p.total && t - lastDraw < 250) return;
       lastDraw = t;
       const parts = [`scoring ${p.done}/${p.total} images`, ...rateAndEta(p, t), `${p.workers} worker${p.workers === 1 ? '' : 's'}`];
-      const width = Math.max(40, (io.stderr.columns || 120) - 1);
-      io.stderr.write(`\r\u001b[K${parts.join(' · ').slice(0, width)}`);
-      drawn = true;
+      live.draw(parts.join(' · '));
     },
-    finish() {
-      if (drawn) io.stderr.write('\r\u001b[K');
-      drawn = false;
-    },
+    finish: () => live.clear(),
   };
 }
 
