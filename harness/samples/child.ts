@@ -27,14 +27,12 @@ export interface SamplerProcessResult {
   aborted: boolean;
   /** the spawn itself failed (no such executable, …) */
   spawnError?: string;
-  events: SamplerEvent[];
 }
 
 export async function runSamplerProcess(options: SamplerProcessOptions): Promise<SamplerProcessResult> {
   await mkdir(path.dirname(options.logFile), { recursive: true });
   await appendFile(options.logFile, `\n=== ${new Date().toISOString()} ${options.python} ${options.script} ${options.jobFile}\n`);
-  const events: SamplerEvent[] = [];
-  if (options.signal?.aborted) return { exitCode: null, signal: null, aborted: true, events };
+  if (options.signal?.aborted) return { exitCode: null, signal: null, aborted: true };
 
   const result = await runLineChild({
     command: {
@@ -51,7 +49,6 @@ export async function runSamplerProcess(options: SamplerProcessOptions): Promise
     onLine: async (line) => {
       const event = parseSamplerLine(line);
       if (!event) return appendFile(options.logFile, `${line}\n`);
-      events.push(event);
       await options.onEvent?.(event);
     },
   });
@@ -60,6 +57,5 @@ export async function runSamplerProcess(options: SamplerProcessOptions): Promise
     signal: result.signal,
     aborted: result.aborted,
     ...(result.spawnError !== null ? { spawnError: result.spawnError } : {}),
-    events,
   };
 }

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { RunFailedError } from '../errors.ts';
 import type { SamplerProcessResult } from './child.ts';
+import type { SamplerEvent } from './protocol.ts';
 
 export type SamplingFailureReason = 'oom' | 'crashed' | 'bad_output' | 'not_started' | 'weights_mismatch' | 'invalid_spec';
 
@@ -25,9 +26,9 @@ export async function logTail(file: string, lines = 50): Promise<string[]> {
 
 const OOM_PATTERN = /CUDA out of memory|OutOfMemoryError|CUBLAS_STATUS_ALLOC_FAILED|MemoryError/;
 
-/** `result.events`: the events of the set being classified (a batch process speaks for several sets). */
-export function classifyFailure(result: SamplerProcessResult, tail: string[]): { reason: SamplingFailureReason; message: string } {
-  const said = [...result.events].reverse().find((event) => event.type === 'error');
+/** `events`: those of the set being classified (a batch process speaks for several sets, each told by its events). */
+export function classifyFailure(result: SamplerProcessResult, events: readonly SamplerEvent[], tail: string[]): { reason: SamplingFailureReason; message: string } {
+  const said = [...events].reverse().find((event) => event.type === 'error');
   if (said?.type === 'error') {
     const known: SamplingFailureReason[] = ['oom', 'weights_mismatch', 'invalid_spec'];
     const reason = (known as string[]).includes(said.reason) ? (said.reason as SamplingFailureReason) : 'crashed';

@@ -10,7 +10,7 @@ import { InterruptedError } from '../errors.ts';
 import { appendJsonLine, readJson, writeJsonAtomic } from '../store/atomic.ts';
 import { samplerBatchFiles, sampleSetFiles, SCHEMA_VERSION } from '../store/layout.ts';
 import { tryLock, type LockInfo, type RunLock } from '../store/lock.ts';
-import { runSamplerProcess, type SamplerProcessResult } from './child.ts';
+import { runSamplerProcess } from './child.ts';
 import { classifyFailure, failureHint, logTail, SamplingFailedError } from './failure.ts';
 import { SAMPLER_PROTOCOL, type SamplerBatchSpec, type SamplerEnv, type SamplerEvent, type SamplerJobSpec } from './protocol.ts';
 import { samplerJob, setId as computeSetId, type ModelRef, type RenderSettings } from './spec.ts';
@@ -170,9 +170,7 @@ async function prepareLocked(ctx: RenderContext, target: SetTarget, setId: strin
   const before = await checkSetImages(job, manifest?.setId === setId ? manifest.images : []);
   if (manifest?.setId === setId && before.ok.length === job.images.length) {
     await lock?.release();
-    const outcome: SetOutcome = { setId, dir, runId: target.runId, weights: target.weights, images: job.images.length, status: 'reused', rendered: 0, kept: before.ok.length, redone: [] };
-    ctx.onProgress?.({ type: 'set-done', outcome });
-    return outcome;
+    return setDone(ctx, target, setId, dir, job.images.length, { status: 'reused', rendered: 0, kept: before.ok.length, redone: [] });
   }
   // From here on the set is incomplete: no reader may trust an old manifest.
   await rm(files.manifest, { force: true });
@@ -267,7 +265,7 @@ async function renderPending(ctx: RenderContext, pending: PendingSet[], ownerDir
         continue;
       }
       tail ??= await logTail(files.log);
-      const { reason, message } = classifyFailure({ ...result, events } satisfies SamplerProcessResult, tail);
+      const { reason, message } = classifyFailure(result, events, tail);
       failures.push(new SamplingFailedError(set.setId, reason, message, tail, failureHint(reason, files.log)));
     }
     queue = next;
@@ -280,19 +278,7 @@ async function finishSet(ctx: RenderContext, set: PendingSet, logFile: string): 
   if (after.ok.length === set.job.images.length) {
     await writeManifest(set.files.manifest, ctx, set, after.ok);
     await set.lock?.release();
-    const outcome: SetOutcome = {
-      setId: set.setId,
-      dir: set.dir,
-      runId: set.target.runId,
-      weights: set.target.weights,
-      images: set.job.images.length,
-      status: set.kept > 0 ? 'resumed' : 'rendered',
-      rendered: set.rendered,
-      kept: set.kept,
-      redone: set.redone,
-    };
-    ctx.onProgress?.({ type: 'set-done', outcome });
-    return outcome;
+    return setDone(ctx, set.target, set.setId, set.dir, set.job.images.length, { status: set.kept > 0 ? 'resumed' : 'rendered', rendered: set.rendered, kept: set.kept, redone: set.redone });
   }
   // A second pass only re-renders images the first pass wrote but that failed verification.
   if (after.missing.length === 0 && set.passes < 2) {
@@ -307,6 +293,13 @@ async function finishSet(ctx: RenderContext, set: PendingSet, logFile: string): 
     await logTail(logFile),
     `see ${logFile}; sampling again renders only these images`,
   );
+}
+
+/** A complete set (reused as it was, or rendered now): its outcome, told to the caller's progress. */
+function setDone(ctx: RenderContext, target: SetTarget, setId: string, dir: string, images: number, done: Pick<SetOutcome, 'status' | 'rendered' | 'kept' | 'redone'>): SetOutcome {
+  const outcome: SetOutcome = { setId, dir, runId: target.runId, weights: target.weights, images, ...done };
+  ctx.onProgress?.({ type: 'set-done', outcome });
+  return outcome;
 }
 
 async function discardBad(ctx: RenderContext, set: PendingSet, bad: { file: string; why: string }[]) {
