@@ -7,7 +7,7 @@ import type { PlanContext } from '../commands/context.ts';
 import { UsageError } from '../errors.ts';
 import type { RunSpec } from '../plan/planner.ts';
 import { runLayout } from '../store/layout.ts';
-import { readStatus, trainingDone } from '../store/status.ts';
+import { finishedTraining, readStatus } from '../store/status.ts';
 import { envCheck } from '../train/envcheck.ts';
 import { probeEnv, type EnvProbe } from '../train/envinfo.ts';
 import { checkModels, checkTrainingDataset, type PreflightFinding } from '../train/preflight.ts';
@@ -37,8 +37,9 @@ export interface UpFrontOptions {
 export async function runsToTrain(context: PlanContext, runs: RunSpec[]): Promise<RunSpec[]> {
   const out: RunSpec[] = [];
   for (const run of runs) {
-    const status = await readStatus(runLayout(context.storeRoot, run.experiment, run.id).status);
-    if (!trainingDone(status)) out.push(run);
+    const layout = runLayout(context.storeRoot, run.experiment, run.id);
+    // the trainer's own rule: a finished training whose weights went missing is trained again
+    if (!(await finishedTraining(await readStatus(layout.status), layout))) out.push(run);
   }
   return out;
 }

@@ -1,5 +1,7 @@
 // The state of one run, in `status.json`. A stage is done only once its outputs are complete.
+import { stat } from 'node:fs/promises';
 import { readJson, writeJsonAtomic } from './atomic.ts';
+import type { RunLayout } from './layout.ts';
 
 export const RUN_STATES = ['planned', 'training', 'trained', 'sampling', 'sampled', 'scoring', 'done', 'failed'] as const;
 export type RunState = (typeof RUN_STATES)[number];
@@ -97,4 +99,15 @@ export function finishedStages(stages: Partial<Record<Stage, StageOutcome>>): st
 /** Training finished and was not started again since: the weights are there to sample and score. */
 export function trainingDone(status: Pick<RunStatus, 'history'> | undefined): boolean {
   return status !== undefined && stagesOf(status.history ?? []).train === 'done';
+}
+
+/**
+ * Training is a stage of its own: once it finished, a later stage failing (sampling interrupted, scoring
+ * refused) leaves it finished, so a rerun goes on from that stage instead of starting the trainer again
+ * (a second load of the model, and rewritten weights that would change every sample set's id). Only the
+ * weights file going missing sends a trained run back to training.
+ */
+export async function finishedTraining(status: RunStatus | undefined, layout: Pick<RunLayout, 'weights'>): Promise<boolean> {
+  if (!trainingDone(status)) return false;
+  return stat(layout.weights).then((s) => s.isFile(), () => false);
 }

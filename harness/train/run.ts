@@ -13,7 +13,7 @@ import { GroupStopper } from '../runner/stopper.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../store/atomic.ts';
 import { runLayout, SCHEMA_VERSION, type RunLayout } from '../store/layout.ts';
 import { tryLock } from '../store/lock.ts';
-import { readStatus, setStatus, trainingDone, type FailureReason, type RunStatus } from '../store/status.ts';
+import { finishedTraining, readStatus, setStatus, type FailureReason, type RunStatus } from '../store/status.ts';
 import { classifyAttempt, logTailLines } from './classify.ts';
 import { probeEnv, PYTHON_DIR, REPO_ROOT, type EnvProbe } from './envinfo.ts';
 import { EventLog, FileTail, readEventLog, type EventSummary, type TrainEvent } from './events.ts';
@@ -350,17 +350,6 @@ function emptyResult(run: RunSpec, layout: RunLayout): TrainResult {
     warnings: [],
     preflight: null,
   };
-}
-
-/**
- * Training is a stage of its own: once it finished, a later stage failing (sampling interrupted, scoring
- * refused) leaves it finished, so a rerun goes on from that stage instead of starting the trainer again
- * (a second load of the model, and rewritten weights that would change every sample set's id). Only the
- * weights file going missing sends a trained run back to training.
- */
-export async function finishedTraining(status: RunStatus | undefined, layout: RunLayout): Promise<boolean> {
-  if (!trainingDone(status)) return false;
-  return stat(layout.weights).then((s) => s.isFile(), () => false);
 }
 
 function alreadyTrained(result: TrainResult, status: RunStatus): TrainResult {

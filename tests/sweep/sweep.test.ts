@@ -111,6 +111,21 @@ describe('harness sweep', () => {
     expect(await readdir(path.join(ws.store, 'sweep-exp')).catch(() => [])).toEqual([]);
   });
 
+  it('checks up front a trained run whose weights went missing, since the trainer will run it again', async () => {
+    const ws = await sweepWorkspace();
+    const run = (extra: string[]) =>
+      harness(['run', 'exp.yaml', '--store', ws.store, '--script', FIXTURE_SCRIPT, '--model', 'model', '--vae', 'vae', '--no-preflight', '--device', 'cpu', '--variant', 'baseline', ...extra], { cwd: ws.root, env: ws.env, timeout: 240_000 });
+    const trained = await run(['--until', 'train']);
+    expect(trained.exitCode, trained.stderr).toBe(0);
+    const [runId] = await runIds(ws.store);
+    await rm(path.join(ws.store, 'sweep-exp', runId!, 'output', 'pytorch_lora_weights.safetensors'));
+    await rm(path.join(ws.root, 'vae'), { recursive: true });
+    const again = await run([]);
+    expect(again.exitCode, again.stderr).toBe(2);
+    expect(again.stderr).toContain(`refused before any run started (run ${runId} to train; nothing was written)`);
+    expect(again.stderr).toMatch(/--pretrained_vae_model_name_or_path: snapshot folder not found/);
+  });
+
   it('refuses an unknown --variant name with a suggestion (also under the deprecated --only), and an unwritable store before any work', async () => {
     const ws = await sweepWorkspace();
     const unknown = await runSweep(ws, ['--variant', 'lr-lo']);
