@@ -4,9 +4,8 @@ import { loadExperiment } from '../config/load.ts';
 import { UsageError } from '../errors.ts';
 import { checkDataset, type CheckResult } from '../dataset/check.ts';
 import { captionTokenizer } from '../dataset/clip-tokens.ts';
-import { BASELINE, expandVariants, resolveSettings } from '../plan/expand.ts';
+import { variantSettings } from '../plan/expand.ts';
 import { snapshotPath } from '../plan/planner.ts';
-import type { TrainingSettings } from '../config/schema.ts';
 import { hubCacheDir } from './context.ts';
 import { displayPath } from '../dataset/files.ts';
 import { prepareDataset, type CropMode, type PrepareResult } from '../dataset/prepare.ts';
@@ -34,7 +33,7 @@ export async function datasetCheck(options: DatasetCheckOptions): Promise<CheckR
   const base = experiment?.config.base.model;
   const modelDir = options.model ? path.resolve(options.cwd, options.model) : base?.commit ? snapshotPath(hubCacheDir(options.env), base) : null;
   const resolutions = experiment
-    ? expandVariants(experiment.config).map((v) => ({ name: v.name, resolution: Number(resolveSettings(experiment.config.baseline as TrainingSettings, v.name === BASELINE ? {} : v.overrides).resolution) }))
+    ? variantSettings(experiment.config).map((v) => ({ name: v.name, resolution: Number(v.settings.resolution) }))
     : undefined;
   const result = await checkDataset(dir, {
     display: displayPath(options.cwd, dir),

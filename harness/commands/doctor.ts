@@ -1,7 +1,7 @@
 // `harness doctor [experiment]`: the environment and GPU check, without downloading anything.
 import type { TrainingSettings } from '../config/schema.ts';
 import { loadExperiment } from '../config/load.ts';
-import { expandVariants, resolveSettings, BASELINE } from '../plan/expand.ts';
+import { variantSettings } from '../plan/expand.ts';
 import { ALWAYS_EXPLICIT } from '../config/flags.ts';
 import { SCHEMA_VERSION } from '../store/layout.ts';
 import { envCheck, type EnvCheck } from '../train/envcheck.ts';
@@ -36,7 +36,7 @@ export async function doctor(options: DoctorOptions): Promise<DoctorResult> {
     const { config } = experiment;
     name = experiment.name;
     release = config.base.diffusers.release;
-    settingsList = expandVariants(config).map((v) => resolveSettings(config.baseline as TrainingSettings, v.name === BASELINE ? {} : v.overrides));
+    settingsList = variantSettings(config).map((v) => v.settings);
     const cached = await findCachedScript(options.env, config.base.diffusers);
     script = { cached: cached !== undefined, path: cachedScriptPath(options.env, config.base.diffusers) };
     // the experiment's own environment when it has been made (doctor downloads and builds nothing)

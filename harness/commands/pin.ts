@@ -3,7 +3,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadExperiment, parseExperiment } from '../config/load.ts';
-import type { TrainingSettings } from '../config/schema.ts';
 import { hubCacheDir } from './context.ts';
 import { hubContext } from '../hub/client.ts';
 import { snapshotExperiment } from '../hub/experiment-snapshot.ts';
@@ -11,7 +10,7 @@ import { applyYamlEdits } from '../hub/pin-file.ts';
 import { hubRefs } from '../hub/pin-state.ts';
 import { resolveCommit } from '../hub/revision.ts';
 import type { SnapshotProgress, SnapshotResult } from '../hub/snapshot.ts';
-import { expandVariants, resolveSettings } from '../plan/expand.ts';
+import { variantSettings } from '../plan/expand.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
 import { SCHEMA_VERSION } from '../store/layout.ts';
 import { noteIfSlow } from '../util/abort.ts';
@@ -116,13 +115,8 @@ export async function pin(options: PinOptions): Promise<PinResult> {
 }
 
 /** Which weight variants the runs load: the `variant` training setting (unset = full precision). */
-export function runVariants(config: Parameters<typeof expandVariants>[0] & { baseline: unknown }): (string | null)[] {
-  const variants = new Set<string | null>();
-  for (const v of expandVariants(config)) {
-    const settings = resolveSettings(config.baseline as TrainingSettings, v.overrides);
-    variants.add(typeof settings.variant === 'string' ? settings.variant : null);
-  }
-  return [...variants];
+export function runVariants(config: Parameters<typeof variantSettings>[0]): (string | null)[] {
+  return [...new Set(variantSettings(config).map(({ settings }) => (typeof settings.variant === 'string' ? settings.variant : null)))];
 }
 
 function summarise(s: SnapshotResult): PinResult['snapshots'][number] {

@@ -3,9 +3,8 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { loadExperiment } from '../config/load.ts';
-import { expandVariants, resolveSettings } from '../plan/expand.ts';
+import { variantSettings } from '../plan/expand.ts';
 import { snapshotPath } from '../plan/planner.ts';
-import type { TrainingSettings } from '../config/schema.ts';
 import { SCHEMA_VERSION } from '../store/layout.ts';
 import { envCheck, type EnvCheck } from '../train/envcheck.ts';
 import { probeEnv } from '../train/envinfo.ts';
@@ -66,7 +65,7 @@ export async function setup(options: SetupOptions): Promise<SetupResult> {
   // the experiment's own Python environment and the models the harness builds are made here, if missing
   const { python } = await prepareMachine({ experiment, hubCache, env: options.env, python: options.python, ...(options.onMessage ? { onProgress: options.onMessage } : {}) });
   const probe = await probeEnv(python, { cwd: options.cwd, env: options.env });
-  const settingsList = expandVariants(config).map((v) => resolveSettings(config.baseline as TrainingSettings, v.overrides));
+  const settingsList = variantSettings(config).map((v) => v.settings);
   const environment = envCheck(probe, settingsList, config.base.diffusers.release);
   const snapshotError = options.snapshot === false ? null : await snapshotMissing(config, hubCache, options);
   const models = await Promise.all([

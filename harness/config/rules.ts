@@ -1,5 +1,5 @@
 // Named rules that the shape cannot express. Each returns problems with a key path; the loader adds lines.
-import { BASELINE, expandVariants, resolveSettings } from '../plan/expand.ts';
+import { BASELINE, expandVariants, variantSettings } from '../plan/expand.ts';
 import { didYouMean } from '../util/suggest.ts';
 import { FLAGS, SETTABLE_FLAGS } from './flags.ts';
 import type { ExperimentFile, TrainingSettings } from './schema.ts';
@@ -14,11 +14,7 @@ type Rule = (config: ExperimentFile) => { errors?: RuleProblem[]; warnings?: Rul
 
 /** Every resolved run's settings, with the key path of the variant (for messages). */
 function eachRun(config: ExperimentFile): { name: string; path: (string | number)[]; settings: TrainingSettings }[] {
-  return expandVariants(config).map((v) => ({
-    name: v.name,
-    path: [...v.origin],
-    settings: resolveSettings(config.baseline as TrainingSettings, v.overrides),
-  }));
+  return variantSettings(config).map((v) => ({ name: v.name, path: [...v.origin], settings: v.settings }));
 }
 
 function settingPath(run: { path: (string | number)[] }, key: string, config: ExperimentFile): (string | number)[] {

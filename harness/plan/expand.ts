@@ -38,6 +38,11 @@ export function gridName(point: TrainingSettings): string {
   return `grid-${parts.join('-')}`;
 }
 
+/** Every run's variant with its resolved training settings (resolveSettings), in expandVariants' order. */
+export function variantSettings(config: Pick<ExperimentFile, 'variants' | 'grid' | 'baseline'>): (VariantDef & { settings: TrainingSettings })[] {
+  return expandVariants(config).map((v) => ({ ...v, settings: resolveSettings(config.baseline as TrainingSettings, v.overrides) }));
+}
+
 /** Defaults (written out so nothing is left to the script) → baseline → overrides: later wins. */
 export function resolveSettings(baseline: TrainingSettings, overrides: TrainingSettings): TrainingSettings {
   return { ...ALWAYS_EXPLICIT, ...baseline, ...overrides };
