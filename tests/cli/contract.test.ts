@@ -12,7 +12,7 @@ import { withGeneratedSections } from '../../harness/cli/write-readme.ts';
 import { EXIT_CODES } from '../../harness/errors.ts';
 import { sha256 } from '../../harness/util/hash.ts';
 import { harness, REPO } from '../helpers/cli.ts';
-import { MINIMAL } from '../helpers/experiment.ts';
+import { MINIMAL, UNPINNED_MINIMAL } from '../helpers/experiment.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { makeDataset } from '../training/helpers.ts';
 
@@ -39,14 +39,13 @@ interface Workspace {
 
 const FAKE_SCRIPT = '# a file that is not the pinned diffusers script\n';
 const OWN_PIN = (file: string) => MINIMAL.replace(/sha256: [0-9a-f]{64}/, `sha256: ${sha256(Buffer.from(FAKE_SCRIPT))}`).replace('name: mini', `name: ${file}`);
-const UNPINNED = MINIMAL.replace(/commit: [0-9a-f]{40} \}/g, 'commit: null }');
 
 async function workspace(): Promise<Workspace> {
   const root = await tempDir('harness-contract-');
   await makeDataset(path.join(root, 'data'), 3, 64); // 64 px images: problems for an experiment expecting 1024
   await writeFile(path.join(root, 'mini.yaml'), MINIMAL);
   await writeFile(path.join(root, 'own.yaml'), OWN_PIN('own'));
-  await writeFile(path.join(root, 'unpinned.yaml'), UNPINNED);
+  await writeFile(path.join(root, 'unpinned.yaml'), UNPINNED_MINIMAL);
   await writeFile(path.join(root, 'fake.py'), FAKE_SCRIPT);
   await writeFile(path.join(root, 'a-file'), 'not a folder\n');
   for (const dir of ['model', 'vae', 'runs', 'photos', 'hub', 'cache', 'refs', 'bin']) await mkdir(path.join(root, dir), { recursive: true });

@@ -6,10 +6,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, harness, REPO } from '../helpers/cli.ts';
-import { MINIMAL } from '../helpers/experiment.ts';
+import { MINIMAL, UNPINNED_MINIMAL } from '../helpers/experiment.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
-const UNPINNED = MINIMAL.replace(/commit: [0-9a-f]{40} \}/g, 'commit: null }');
 
 function start(args: string[], cwd: string, env: Record<string, string> = {}): { child: ResultPromise; stderr: () => string } {
   const child = execa(process.execPath, [BIN, ...args], { cwd, env: { NO_COLOR: '1', ...env }, reject: false });
@@ -41,7 +40,7 @@ afterAll(() => {
 describe('pin', () => {
   it('says each retry when the Hub does not answer, then exits 3', async () => {
     const cwd = await tempDir('harness-waits-');
-    await writeFile(path.join(cwd, 'exp.yaml'), UNPINNED);
+    await writeFile(path.join(cwd, 'exp.yaml'), UNPINNED_MINIMAL);
     const r = await harness(['pin', 'exp.yaml', '--dry-run'], { cwd, env: { HF_ENDPOINT: 'http://127.0.0.1:9', HARNESS_HUB_RETRIES: '2', HARNESS_HUB_RETRY_BASE_MS: '50', HF_TOKEN: undefined, HOME: cwd } });
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toMatch(/no answer from 127\.0\.0\.1:9 \(.+\); try 2 in \d+ s/);
@@ -50,7 +49,7 @@ describe('pin', () => {
 
   it('says what it waits on when the Hub hangs, and a word on Ctrl-C (exit 130)', async () => {
     const cwd = await tempDir('harness-waits-');
-    await writeFile(path.join(cwd, 'exp.yaml'), UNPINNED);
+    await writeFile(path.join(cwd, 'exp.yaml'), UNPINNED_MINIMAL);
     const run = start(['pin', 'exp.yaml', '--dry-run'], cwd, { HF_ENDPOINT: await silentUrl, HOME: cwd });
     await until('the waiting line', () => run.stderr().includes('waiting for'), 20_000);
     expect(run.stderr()).toMatch(/waiting for http:\/\/127\.0\.0\.1:\d+ to resolve org\/base@main/);

@@ -69,6 +69,9 @@ samples:
   seeds: [1, 2]
 `;
 
+/** MINIMAL with its base model and VAE unpinned (commit: null). */
+export const UNPINNED_MINIMAL = MINIMAL.replace(/commit: [0-9a-f]{40} \}/g, 'commit: null }');
+
 /** The problems of an experiment text that must not parse (a ConfigError); throws if it parses. */
 export function problemsOf(text: string): Problem[] {
   try {
