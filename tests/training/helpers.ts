@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { PNG } from 'pngjs';
+import { afterAll, beforeAll } from 'vitest';
 import { harness, REPO, type CliResult } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { sha256 } from '../../harness/util/hash.ts';
@@ -158,6 +159,14 @@ export async function rawScriptServer(): Promise<RawScriptServer> {
     requests,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** rawScriptServer() for the test file: started before its tests, closed after; read its fields inside tests. */
+export function useRawScriptServer(): RawScriptServer {
+  const raw = { url: '', body: Buffer.alloc(0), requests: [] as string[], close: async () => {} };
+  beforeAll(async () => Object.assign(raw, await rawScriptServer()));
+  afterAll(() => raw.close());
+  return raw;
 }
 
 /** A fixture workspace whose experiment pins `body`'s sha256 as the script's. */

@@ -3,47 +3,38 @@
 // "not in the cache" (run) path applies. A loopback server stands in for GitHub's raw files and counts requests.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sha256 } from '../../harness/util/hash.ts';
 import { harness, REPO } from '../helpers/cli.ts';
-import { pinnedWorkspace, rawScriptServer, SCRIPT_COMMIT, workspace, type RawScriptServer, type Workspace } from './helpers.ts';
+import { pinnedWorkspace, useRawScriptServer, SCRIPT_COMMIT, workspace, type Workspace } from './helpers.ts';
 
 const SCRIPT_NAME = 'train_dreambooth_lora_sdxl.py';
-let server: RawScriptServer;
-let baseUrl: string;
-let body: Buffer;
-let requests: string[];
-
-beforeAll(async () => {
-  server = await rawScriptServer();
-  ({ url: baseUrl, body, requests } = server);
-});
-afterAll(() => server.close());
+const raw = useRawScriptServer();
 
 /** A workspace whose experiment pins the fixture script's sha256, and a mirror folder holding `mirrorBytes`. */
 async function mirrored(mirrorBytes: Buffer): Promise<{ ws: Workspace; mirror: string; env: Record<string, string | undefined>; cached: string }> {
-  const ws = await pinnedWorkspace(body);
+  const ws = await pinnedWorkspace(raw.body);
   const mirror = path.join(ws.root, 'mirror');
   await mkdir(mirror);
   await writeFile(path.join(mirror, SCRIPT_NAME), mirrorBytes);
   return {
     ws,
     mirror,
-    env: { ...ws.env, HARNESS_MIRROR: mirror, HARNESS_SCRIPT_BASE_URL: baseUrl },
-    cached: path.join(ws.root, 'cache', 'harness', 'diffusers-scripts', sha256(body), SCRIPT_NAME),
+    env: { ...ws.env, HARNESS_MIRROR: mirror, HARNESS_SCRIPT_BASE_URL: raw.url },
+    cached: path.join(ws.root, 'cache', 'harness', 'diffusers-scripts', sha256(raw.body), SCRIPT_NAME),
   };
 }
 
-const requestsFor = (from: number) => requests.slice(from).filter((url) => url.endsWith(SCRIPT_NAME));
+const requestsFor = (from: number) => raw.requests.slice(from).filter((url) => url.endsWith(SCRIPT_NAME));
 
 describe('the pinned script from a mirror folder', () => {
   it('setup takes a mirror file whose sha256 is the pin (source mirror, copied into the cache, nothing downloaded); the next setup finds it cached', async () => {
-    const { ws, env, cached } = await mirrored(body);
-    const before = requests.length;
+    const { ws, env, cached } = await mirrored(raw.body);
+    const before = raw.requests.length;
     const first = await harness(['setup', ws.experiment, '--json'], { cwd: ws.root, env });
     const result = JSON.parse(first.stdout);
-    expect(result.script, first.stderr).toMatchObject({ source: 'mirror', sha256: sha256(body), path: cached });
-    expect(await readFile(cached)).toEqual(body);
+    expect(result.script, first.stderr).toMatchObject({ source: 'mirror', sha256: sha256(raw.body), path: cached });
+    expect(await readFile(cached)).toEqual(raw.body);
     expect(requestsFor(before)).toEqual([]);
 
     const second = await harness(['setup', ws.experiment, '--json'], { cwd: ws.root, env });
@@ -52,19 +43,19 @@ describe('the pinned script from a mirror folder', () => {
   });
 
   it('setup ignores a mirror file with another sha256 and downloads the pinned one instead', async () => {
-    const edited = Buffer.concat([body, Buffer.from('\n# edited in the mirror\n')]);
+    const edited = Buffer.concat([raw.body, Buffer.from('\n# edited in the mirror\n')]);
     const { ws, mirror, env, cached } = await mirrored(edited);
-    const before = requests.length;
+    const before = raw.requests.length;
     const r = await harness(['setup', ws.experiment, '--json'], { cwd: ws.root, env });
-    expect(JSON.parse(r.stdout).script, r.stderr).toMatchObject({ source: 'download', sha256: sha256(body), path: cached });
+    expect(JSON.parse(r.stdout).script, r.stderr).toMatchObject({ source: 'download', sha256: sha256(raw.body), path: cached });
     expect(requestsFor(before)).toEqual([`/${SCRIPT_COMMIT}/examples/dreambooth/${SCRIPT_NAME}`]);
-    expect(await readFile(cached)).toEqual(body);
+    expect(await readFile(cached)).toEqual(raw.body);
     // the mirror is read, never written
     expect(await readFile(path.join(mirror, SCRIPT_NAME))).toEqual(edited);
   });
 
   it('run uses the mirror file when its sha256 is the pin, and says "not in the cache" when it is not', async () => {
-    const bad = await mirrored(Buffer.concat([body, Buffer.from('\n# edited in the mirror\n')]));
+    const bad = await mirrored(Buffer.concat([raw.body, Buffer.from('\n# edited in the mirror\n')]));
     const refused = await harness(['run', bad.ws.experiment, '--variant', 'baseline', '--store', bad.ws.store, '--model', bad.ws.model, '--vae', bad.ws.vae, '--no-preflight', '--until', 'train'], {
       cwd: bad.ws.root,
       env: bad.env,
@@ -73,8 +64,8 @@ describe('the pinned script from a mirror folder', () => {
     expect(refused.stderr).toMatch(/not in the cache/);
     await expect(readFile(bad.cached)).rejects.toThrow();
 
-    const good = await mirrored(body);
-    const before = requests.length;
+    const good = await mirrored(raw.body);
+    const before = raw.requests.length;
     const run = await harness(['run', good.ws.experiment, '--variant', 'baseline', '--store', good.ws.store, '--model', good.ws.model, '--vae', good.ws.vae, '--no-preflight', '--until', 'train', '--json'], {
       cwd: good.ws.root,
       env: good.env,
@@ -82,7 +73,7 @@ describe('the pinned script from a mirror folder', () => {
     });
     expect(run.exitCode, run.stderr).toBe(0);
     const spec = JSON.parse(await readFile(path.join(JSON.parse(run.stdout).runDir, 'spec.json'), 'utf8'));
-    expect(spec.trainer).toMatchObject({ script: good.cached, scriptSha256: sha256(body), scriptPinned: true });
+    expect(spec.trainer).toMatchObject({ script: good.cached, scriptSha256: sha256(raw.body), scriptPinned: true });
     expect(requestsFor(before)).toEqual([]);
   });
 
@@ -100,7 +91,7 @@ describe('the pinned script from a mirror folder', () => {
     expect(none.stderr).toMatch(/not in the cache/);
     await expect(readFile(cached)).rejects.toThrow();
 
-    const setup = await harness(['setup', ws.experiment, '--json'], { cwd: ws.root, env: { ...ws.env, HARNESS_MIRROR: undefined, HARNESS_SCRIPT_BASE_URL: `${baseUrl}/nothing-here` } });
+    const setup = await harness(['setup', ws.experiment, '--json'], { cwd: ws.root, env: { ...ws.env, HARNESS_MIRROR: undefined, HARNESS_SCRIPT_BASE_URL: `${raw.url}/nothing-here` } });
     const script = JSON.parse(setup.stdout || '{}').script;
     if (mirrorHasPin) {
       expect(script, setup.stderr).toMatchObject({ source: 'mirror', sha256: pin, path: cached });

@@ -3,39 +3,30 @@
 import { execa } from 'execa';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sha256 } from '../../harness/util/hash.ts';
 import { harness, REPO } from '../helpers/cli.ts';
-import { FIXTURE_DIR, FIXTURE_SITE, pinnedWorkspace, rawScriptServer, runFixture, workspace, type RawScriptServer } from './helpers.ts';
+import { FIXTURE_DIR, FIXTURE_SITE, pinnedWorkspace, useRawScriptServer, runFixture, workspace } from './helpers.ts';
 
-let server: RawScriptServer;
-let baseUrl: string;
-let body: Buffer;
-let requests: string[];
-
-beforeAll(async () => {
-  server = await rawScriptServer();
-  ({ url: baseUrl, body, requests } = server);
-});
-afterAll(() => server.close());
+const raw = useRawScriptServer();
 
 describe('harness setup', () => {
   it('downloads the pinned script, verifies and caches it, reports what the environment lacks; run then uses the cached script', async () => {
-    const ws = await pinnedWorkspace(body);
-    const env = { ...ws.env, HARNESS_SCRIPT_BASE_URL: baseUrl };
+    const ws = await pinnedWorkspace(raw.body);
+    const env = { ...ws.env, HARNESS_SCRIPT_BASE_URL: raw.url };
     const first = await harness(['setup', ws.experiment, '--json'], { cwd: ws.root, env });
     expect(first.exitCode, first.stderr).toBe(1);
     const result = JSON.parse(first.stdout);
-    expect(result.script).toMatchObject({ sha256: sha256(body), source: 'download' });
+    expect(result.script).toMatchObject({ sha256: sha256(raw.body), source: 'download' });
     expect(result.script.path.startsWith(path.join(ws.root, 'cache', 'harness'))).toBe(true);
-    expect(await readFile(result.script.path)).toEqual(body);
+    expect(await readFile(result.script.path)).toEqual(raw.body);
     expect(result.environment.missing).toEqual(expect.arrayContaining(['diffusers', 'accelerate', 'transformers']));
     expect(result.environment.installCommand).toBe('pip install -r python/requirements-cuda.txt');
     expect(result.models.map((m: { source: string; exists: boolean }) => [m.source, m.exists])).toEqual([['unpinned', false], ['unpinned', false]]);
 
-    const count = requests.length;
+    const count = raw.requests.length;
     const second = await harness(['setup', ws.experiment, '--model', ws.model, '--vae', ws.vae], { cwd: ws.root, env });
-    expect(requests.length).toBe(count);
+    expect(raw.requests.length).toBe(count);
     expect(second.stdout).toMatch(/script .*cached/);
     expect(second.stdout).toMatch(/missing Python packages: .*diffusers/);
     expect(second.stdout).toContain('fix: pip install -r python/requirements-cuda.txt');
@@ -43,16 +34,16 @@ describe('harness setup', () => {
     const run = await harness(['run', ws.experiment, '--variant', 'baseline', '--store', ws.store, '--model', ws.model, '--vae', ws.vae, '--no-preflight', '--until', 'train', '--json'], { cwd: ws.root, env });
     expect(run.exitCode, run.stderr).toBe(0);
     const spec = JSON.parse(await readFile(path.join(JSON.parse(run.stdout).runDir, 'spec.json'), 'utf8'));
-    expect(spec.trainer).toMatchObject({ script: result.script.path, scriptSha256: sha256(body), scriptPinned: true });
+    expect(spec.trainer).toMatchObject({ script: result.script.path, scriptSha256: sha256(raw.body), scriptPinned: true });
   });
 
   it('refuses a download whose sha256 differs from the pin, naming both hashes, and caches nothing', async () => {
-    const ws = await pinnedWorkspace(body);
-    const r = await harness(['setup', ws.experiment], { cwd: ws.root, env: { ...ws.env, HARNESS_SCRIPT_BASE_URL: `${baseUrl}/tampered` } });
+    const ws = await pinnedWorkspace(raw.body);
+    const r = await harness(['setup', ws.experiment], { cwd: ws.root, env: { ...ws.env, HARNESS_SCRIPT_BASE_URL: `${raw.url}/tampered` } });
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain(`expected ${sha256(body)}`);
-    expect(r.stderr).toContain(`got ${sha256(Buffer.concat([body, Buffer.from('\n# edited\n')]))}`);
-    await expect(readFile(path.join(ws.root, 'cache', 'harness', 'diffusers-scripts', sha256(body), 'train_dreambooth_lora_sdxl.py'))).rejects.toThrow();
+    expect(r.stderr).toContain(`expected ${sha256(raw.body)}`);
+    expect(r.stderr).toContain(`got ${sha256(Buffer.concat([raw.body, Buffer.from('\n# edited\n')]))}`);
+    await expect(readFile(path.join(ws.root, 'cache', 'harness', 'diffusers-scripts', sha256(raw.body), 'train_dreambooth_lora_sdxl.py'))).rejects.toThrow();
   });
 
   it('run without a cached script says to run setup', async () => {
